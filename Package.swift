@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+// t2ialign — aligning text-to-image diffusion models with human preferences, on a CPU.
+// Layers (an arrow means "imports"):
+//   t2ialign (CLI) → Scoring, Preference → Diffusion → NN → Autograd → Kernels → OpenBLAS
+//                    Datasets, ShapesWorld → ImageIO → libpng / libjpeg
+import PackageDescription
+
+/// Numeric targets are always optimised (debug SIMD code is ~500× slower) and use the build machine's
+/// vector units (the package is built from source where it runs).
+let numeric: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", "native", "-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "t2ialign",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "t2ialign", targets: ["t2ialign"]),
+        .library(name: "T2IAlign", targets: ["Kernels", "Autograd", "NN", "ImageIO", "Datasets",
+                                             "ShapesWorld", "Diffusion", "Preference", "Scoring"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libjpeg-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        // libpng long-jumps and libjpeg exit()s on errors: this C shim catches both with setjmp.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"]),
+
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: numeric),
+        .target(name: "Autograd", dependencies: ["Kernels"], swiftSettings: numeric),
+        .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: numeric),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: numeric),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Kernels"], swiftSettings: numeric),
+        .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels"], swiftSettings: numeric),
+        .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO"], swiftSettings: numeric),
+        .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld"],
+                swiftSettings: numeric),
+        .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld"],
+                swiftSettings: numeric),
+        .executableTarget(
+            name: "t2ialign",
+            dependencies: ["Kernels", "Autograd", "NN", "ImageIO", "Datasets", "ShapesWorld", "Diffusion",
+                           "Preference", "Scoring",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: numeric),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd"], resources: [.copy("Fixtures")]),
+    ]
+)

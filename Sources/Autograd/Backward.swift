@@ -1,0 +1,76 @@
+import Kernels
+
+extension Tensor {
+    /// Reverse-mode differentiation from this tensor. With no `gradient`, the tensor must hold one value
+    /// (a loss) and its gradient is 1. Leaves that require a gradient accumulate into `.grad`
+    /// (call `zeroGrad()` between steps, or keep accumulating on purpose). The graph is consumed: every
+    /// node is released once its gradient has been passed on.
+    public func backward(_ gradient: Tensor? = nil) {
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape, "backward: gradient \(gradient.shape) for tensor \(shape)")
+            seed = gradient
+        } else {
+            precondition(count == 1, "backward() without a gradient needs a one-element tensor, shape is \(shape)")
+            seed = Tensor.full(shape, 1)
+        }
+        guard requiresGrad else { return }
+
+        // Reverse topological order by iterative depth-first search (networks are deep; no recursion).
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
+            stack.append((t, true))
+            if let node = t.gradNode {
+                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                    stack.append((input, false))
+                }
+            }
+        }
+
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        for t in order.reversed() {
+            let id = ObjectIdentifier(t)
+            guard let g = grads.removeValue(forKey: id) else { continue }
+            guard let node = t.gradNode else {
+                // A leaf: accumulate.
+                if let existing = t.grad {
+                    Tensor.accumulate(g, into: existing)
+                } else {
+                    // Gradients returned by ops may alias other tensors: a leaf gets its own buffer.
+                    t.grad = Tensor(shape: t.shape, storage: g.isUniquelyOwnedGradient ? g.storage : g.copy().storage)
+                }
+                continue
+            }
+            let inputGrads = node.backward(g)
+            precondition(inputGrads.count == node.inputs.count, "backward returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            for (input, ig) in zip(node.inputs, inputGrads) {
+                guard input.requiresGrad, let ig else { continue }
+                precondition(ig.count == input.count, "gradient \(ig.shape) for input \(input.shape)")
+                let key = ObjectIdentifier(input)
+                if let existing = grads[key] {
+                    // The first gradient may alias another tensor; copy before adding in place.
+                    let sum = existing.isUniquelyOwnedGradient ? existing : existing.copy()
+                    Tensor.accumulate(ig, into: sum)
+                    sum.isUniquelyOwnedGradient = true
+                    grads[key] = sum
+                } else {
+                    grads[key] = ig
+                }
+            }
+            t.gradNode = nil  // release the saved activations of this op
+        }
+    }
+
+    /// dst += src, elementwise (same element count).
+    static func accumulate(_ src: Tensor, into dst: Tensor) {
+        precondition(src.count == dst.count, "gradient accumulation: \(src.shape) into \(dst.shape)")
+        let s = src.data, d = dst.data
+        Threading.parallelRanges(dst.count) { r in
+            for i in r { d[i] += s[i] }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Kernels
+
+/// A contiguous Float32 tensor (images are NCHW) that can take part in reverse-mode autograd.
+///
+/// A tensor made by an op while any input requires a gradient carries a `GradNode`: the op's inputs
+/// and its backward function. `backward()` walks those nodes once, in reverse topological order, and
+/// frees each as it goes, so the memory of a step is released by the time the step ends.
+public final class Tensor {
+    public let shape: [Int]
+    public let storage: Storage
+    /// Leaves with `requiresGrad` (parameters) accumulate into `grad` during `backward()`.
+    public var requiresGrad: Bool
+    public var grad: Tensor?
+    var gradNode: GradNode?
+    /// Set on gradient sums made during `backward()`, which may then be updated in place.
+    var isUniquelyOwnedGradient = false
+
+    public init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        precondition(shape.reduce(1, *) == storage.count, "shape \(shape) does not match storage of \(storage.count) floats")
+        self.shape = shape
+        self.storage = storage
+        self.requiresGrad = requiresGrad
+    }
+
+    /// A new tensor of `shape`, zero-filled.
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// A new tensor whose contents the caller overwrites entirely (no zero-fill).
+    public static func uninitialized(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false))
+    }
+
+    public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
+        precondition(shape.reduce(1, *) == data.count, "shape \(shape) needs \(shape.reduce(1, *)) values, got \(data.count)")
+        let s = Storage(count: data.count, zeroed: false)
+        data.withUnsafeBufferPointer { s.pointer.update(from: $0.baseAddress!, count: data.count) }
+        self.init(shape: shape, storage: s, requiresGrad: requiresGrad)
+    }
+
+    public convenience init(scalar: Float) { self.init(shape: [], data: [scalar]) }
+
+    public static func full(_ shape: [Int], _ value: Float) -> Tensor {
+        let t = uninitialized(shape)
+        t.data.initialize(repeating: value, count: t.count)
+        return t
+    }
+
+    public static func randn(_ shape: [Int], rng: inout RNG, std: Float = 1) -> Tensor {
+        let t = uninitialized(shape)
+        rng.fillNormal(t.data, count: t.count, std: std)
+        return t
+    }
+
+    public static func rand(_ shape: [Int], rng: inout RNG, low: Float = 0, high: Float = 1) -> Tensor {
+        let t = uninitialized(shape)
+        rng.fillUniform(t.data, count: t.count, low: low, high: high)
+        return t
+    }
+
+    public var count: Int { storage.count }
+    public var rank: Int { shape.count }
+    public var data: UnsafeMutablePointer<Float> { storage.pointer }
+    public var isLeaf: Bool { gradNode == nil }
+
+    public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// The single value of a one-element tensor.
+    public func item() -> Float {
+        precondition(count == 1, "item() needs a one-element tensor, shape is \(shape)")
+        return data[0]
+    }
+
+    /// The same values, cut from the graph (shares storage).
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
+
+    /// A deep copy, cut from the graph.
+    public func copy() -> Tensor {
+        let t = Tensor.uninitialized(shape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    /// Overwrites the contents with `other`'s (same element count), outside the graph.
+    public func assign(_ other: Tensor) {
+        precondition(other.count == count, "assign: \(other.shape) into \(shape)")
+        data.update(from: other.data, count: count)
+    }
+
+    public func zeroGrad() { grad = nil }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = toArray().prefix(8).map { String(format: "%.5g", Double($0)) }.joined(separator: ", ")
+        return "Tensor(\(shape), [\(head)\(count > 8 ? ", …" : "")])"
+    }
+}
+
+/// How to push a gradient through one op: its inputs and a function from d(out) to d(inputs).
+final class GradNode {
+    let inputs: [Tensor]
+    let backward: (Tensor) -> [Tensor?]
+    init(inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// Attaches `backward` to `out` when gradients are recorded and some input needs one.
+    /// `backward` receives d(loss)/d(out) and returns d(loss)/d(input) per input (nil where none is needed).
+    /// Ops call this last: `return Tensor.record(out, [x, w]) { g in [...] }`.
+    public static func record(_ out: Tensor, _ inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return out }
+        out.requiresGrad = true
+        out.gradNode = GradNode(inputs: inputs, backward: backward)
+        return out
+    }
+}

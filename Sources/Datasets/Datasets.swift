@@ -1,0 +1,1 @@
+// Datasets: see the issue list; filled in by its own files.

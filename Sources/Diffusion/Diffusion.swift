@@ -1,0 +1,1 @@
+// Diffusion: see the issue list; filled in by its own files.

@@ -1,0 +1,1 @@
+// ImageIO: see the issue list; filled in by its own files.

@@ -1,0 +1,78 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// The threading policy for small machines (2 cores): one level of parallelism at a time.
+///
+/// Either OpenBLAS uses every core inside one GEMM (the default, `blasThreads == cores`), or Swift code
+/// splits work across cores with `parallelFor`/`parallelBatch`. `parallelBatch` drops OpenBLAS to one
+/// thread for its duration, so GEMMs issued from its workers never oversubscribe the cores.
+/// The environment (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS) does not decide: `configure` sets it explicitly.
+public enum Threading {
+    /// Cores used by the process (T2I_THREADS overrides, for benchmarks and tests).
+    public static let cores: Int = {
+        if let s = ProcessInfo.processInfo.environment["T2I_THREADS"], let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    nonisolated(unsafe) private static var configured = false
+    private static let lock = NSLock()
+
+    /// Sets OpenBLAS to use `cores` threads. Called lazily by the kernels; idempotent.
+    public static func configure() {
+        lock.lock(); defer { lock.unlock() }
+        if !configured {
+            openblas_set_num_threads(Int32(cores))
+            configured = true
+        }
+    }
+
+    /// Runs `body(i)` for i in 0..<count on up to `cores` threads. Falls back to a plain loop for a single
+    /// item or a single core. `body` must only write to disjoint memory for different i.
+    @inlinable
+    public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 1 || cores == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            let box = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
+        }
+    }
+
+    /// Splits 0..<total into at most `cores` contiguous ranges of at least `minChunk` items and runs them
+    /// in parallel. Use for elementwise work; below ~64K floats a single thread is faster.
+    @inlinable
+    public static func parallelRanges(_ total: Int, minChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+        let parts = min(cores, max(1, total / max(1, minChunk)))
+        if parts <= 1 {
+            body(0..<total)
+            return
+        }
+        parallelFor(parts) { p in
+            let lo = total * p / parts, hi = total * (p + 1) / parts
+            body(lo..<hi)
+        }
+    }
+
+    /// Runs `body(i)` for independent batch items in parallel with OpenBLAS held at one thread, so GEMMs
+    /// inside `body` don't oversubscribe the cores. Restores the BLAS thread count afterwards.
+    @inlinable
+    public static func parallelBatch(_ count: Int, _ body: (Int) -> Void) {
+        configure()
+        if count <= 1 || cores == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(cores)) }
+        parallelFor(count, body)
+    }
+}
+
+/// Lets a non-Sendable value cross into `concurrentPerform`; callers guarantee disjoint writes.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    @inlinable public init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,1 @@
+// Preference: see the issue list; filled in by its own files.

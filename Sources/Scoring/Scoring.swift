@@ -1,0 +1,1 @@
+// Scoring: see the issue list; filled in by its own files.

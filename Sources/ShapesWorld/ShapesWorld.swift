@@ -1,0 +1,1 @@
+// ShapesWorld: see the issue list; filled in by its own files.

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `t2ialign` command line: thin wrappers that parse arguments and call the libraries.
+@main
+struct T2IAlign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "t2ialign",
+        abstract: "Align small text-to-image diffusion models with human preferences, on a CPU.",
+        discussion: """
+        Pretrain a conditional U-Net denoiser, align it on Pick-a-Pic-format preference pairs with \
+        Diffusion-DPO, MaPO, DCPO or personalized DPO, sample PNGs, and measure win rates.
+        The embedded default data is the Shapes world: rendered images with simulated users whose \
+        preferences are known exactly.
+        """,
+        subcommands: [BenchCommand.self]
+    )
+}
