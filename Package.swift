@@ -16,7 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "t2ialign", targets: ["t2ialign"]),
-        .library(name: "T2IAlign", targets: ["Kernels", "Autograd", "NN", "ImageIO", "Datasets",
+        .library(name: "T2IAlign", targets: ["Files", "Kernels", "Autograd", "NN", "ImageIO", "Datasets",
                                              "ShapesWorld", "Diffusion", "Preference", "Scoring"]),
     ],
     dependencies: [
@@ -30,20 +30,22 @@ let package = Package(
         // libpng long-jumps and libjpeg exit()s on errors: this C shim catches both with setjmp.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"]),
 
+        // Atomic writes and JSON-lines helpers used by every layer that writes files.
+        .target(name: "Files"),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: numeric),
         .target(name: "Autograd", dependencies: ["Kernels"], swiftSettings: numeric),
-        .target(name: "NN", dependencies: ["Autograd", "Kernels"], swiftSettings: numeric),
-        .target(name: "ImageIO", dependencies: ["CImageCodecs"], swiftSettings: numeric),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Kernels"], swiftSettings: numeric),
-        .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels"], swiftSettings: numeric),
-        .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO"], swiftSettings: numeric),
+        .target(name: "NN", dependencies: ["Autograd", "Kernels", "Files"], swiftSettings: numeric),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"], swiftSettings: numeric),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Kernels", "Files"], swiftSettings: numeric),
+        .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels", "Files"], swiftSettings: numeric),
+        .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO", "Files"], swiftSettings: numeric),
         .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld"],
                 swiftSettings: numeric),
         .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld"],
                 swiftSettings: numeric),
         .executableTarget(
             name: "t2ialign",
-            dependencies: ["Kernels", "Autograd", "NN", "ImageIO", "Datasets", "ShapesWorld", "Diffusion",
+            dependencies: ["Files", "Kernels", "Autograd", "NN", "ImageIO", "Datasets", "ShapesWorld", "Diffusion",
                            "Preference", "Scoring",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: numeric),

@@ -1,0 +1,1 @@
+// Files: small file-system helpers shared by every layer (atomic writes, JSON lines).
