@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"], swiftSettings: numeric),
         .target(name: "Datasets", dependencies: ["ImageIO", "Kernels", "Files"], swiftSettings: numeric),
         .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels", "Files"], swiftSettings: numeric),
-        .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO", "Files"], swiftSettings: numeric),
+        .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO", "Datasets", "Files"], swiftSettings: numeric),
         .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld"],
                 swiftSettings: numeric),
         .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld"],
@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
+        .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Autograd", "Kernels"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd"], resources: [.copy("Fixtures")]),
     ]
 )

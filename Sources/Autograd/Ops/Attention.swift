@@ -1,0 +1,33 @@
+import Kernels
+
+/// Multi-head scaled dot-product attention on already-projected inputs (torch
+/// `F.scaled_dot_product_attention` with the heads split out of the last dimension):
+/// query [B, Lq, D], key and value [B, Lk, D], D = heads·headDim, head h using columns
+/// h·headDim..<(h+1)·headDim; softmax(q·kᵀ/√headDim)·v per head → [B, Lq, D]. With `causal`, query i
+/// sees keys 0…i (torch's `is_causal`, for the text encoder). The softmax probabilities are kept for the
+/// backward pass only while a graph is being recorded.
+public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
+                                      causal: Bool = false) -> Tensor {
+    precondition(query.rank == 3 && key.rank == 3 && value.rank == 3,
+                 "scaledDotProductAttention: query, key and value must be [B, L, D], got \(query.shape), \(key.shape), \(value.shape)")
+    let b = query.shape[0], lq = query.shape[1], d = query.shape[2], lk = key.shape[1]
+    precondition(key.shape == [b, lk, d] && value.shape == [b, lk, d],
+                 "scaledDotProductAttention: key \(key.shape) and value \(value.shape) must both be [\(b), Lk, \(d)] for query \(query.shape)")
+    precondition(heads > 0 && d % heads == 0,
+                 "scaledDotProductAttention: dimension \(d) is not divisible by \(heads) heads")
+    let out = Tensor.uninitialized(query.shape)
+    let recording = GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad)
+    let probs = recording ? Storage(count: b * heads * lq * lk, zeroed: false) : nil
+    AttentionKernels.forward(query: query.data, key: key.data, value: value.data, out.data, probs: probs?.pointer,
+                             batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads, causal: causal)
+    guard let probs else { return out }
+    return Tensor.record(out, [query, key, value]) { g in
+        let dq = query.requiresGrad ? Tensor.uninitialized(query.shape) : nil
+        let dk = key.requiresGrad ? Tensor.uninitialized(key.shape) : nil
+        let dv = value.requiresGrad ? Tensor.uninitialized(value.shape) : nil
+        AttentionKernels.backward(query: query.data, key: key.data, value: value.data, probs: probs.pointer,
+                                  gradOutput: g.data, gradQuery: dq?.data, gradKey: dk?.data, gradValue: dv?.data,
+                                  batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads)
+        return [dq, dk, dv]
+    }
+}

@@ -1,0 +1,61 @@
+import Kernels
+
+/// Group normalisation of x [N, C, …] (torch `F.group_norm`): each sample's C channels are cut into
+/// `groups` groups of consecutive channels, normalised over the group's channels and positions (biased
+/// variance, eps inside the square root), then scaled and shifted per channel by weight/bias [C].
+public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil,
+                      eps: Float = 1e-5) -> Tensor {
+    precondition(x.rank >= 2, "groupNorm: input must be [N, C, …], got shape \(x.shape)")
+    let n = x.shape[0], c = x.shape[1]
+    precondition(groups > 0 && c % groups == 0,
+                 "groupNorm: \(c) channels cannot be split into \(groups) groups; use a group count that divides the channels")
+    if let weight { precondition(weight.count == c, "groupNorm: weight has shape \(weight.shape), expected [\(c)]") }
+    if let bias { precondition(bias.count == c, "groupNorm: bias has shape \(bias.shape), expected [\(c)]") }
+    let spatial = x.shape.dropFirst(2).reduce(1, *)
+    let out = Tensor.uninitialized(x.shape)
+    let mean = Storage(count: n * groups, zeroed: false), rstd = Storage(count: n * groups, zeroed: false)
+    NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
+                                          mean: mean.pointer, rstd: rstd.pointer,
+                                          batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+    let inputs = [x] + [weight, bias].compactMap { $0 }
+    return Tensor.record(out, inputs) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
+        NormalizationKernels.groupNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
+                                               weight: weight?.data, dx.data, dWeight: dw?.data, dBias: db?.data,
+                                               batch: n, channels: c, spatial: spatial, groups: groups)
+        return [dx] + affineGradients(dw, db)
+    }
+}
+
+/// Layer normalisation over the last dimension (torch `F.layer_norm(x, (D,), weight, bias, eps)`):
+/// weight/bias are [D].
+public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    precondition(x.rank >= 1, "layerNorm: input must have at least one dimension")
+    let d = x.shape[x.rank - 1]
+    if let weight { precondition(weight.count == d, "layerNorm: weight has shape \(weight.shape), expected [\(d)]") }
+    if let bias { precondition(bias.count == d, "layerNorm: bias has shape \(bias.shape), expected [\(d)]") }
+    let rows = d == 0 ? 0 : x.count / d
+    let out = Tensor.uninitialized(x.shape)
+    let mean = Storage(count: rows, zeroed: false), rstd = Storage(count: rows, zeroed: false)
+    NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
+                                          mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: d, eps: eps)
+    let inputs = [x] + [weight, bias].compactMap { $0 }
+    return Tensor.record(out, inputs) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
+        NormalizationKernels.layerNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
+                                               weight: weight?.data, dx.data, dWeight: dw?.data, dBias: db?.data,
+                                               rows: rows, dim: d)
+        return [dx] + affineGradients(dw, db)
+    }
+}
+
+/// The weight and bias gradients in the order their tensors were passed to `record`, skipping absent ones
+/// (spelled out: in a `[Tensor?]` context `compactMap { $0 }` would keep the nils).
+private func affineGradients(_ dw: Tensor?, _ db: Tensor?) -> [Tensor?] {
+    var grads: [Tensor?] = []
+    if let dw { grads.append(dw) }
+    if let db { grads.append(db) }
+    return grads
+}

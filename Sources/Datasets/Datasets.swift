@@ -1,1 +1,0 @@
-// Datasets: see the issue list; filled in by its own files.

@@ -1,1 +1,0 @@
-// Diffusion: see the issue list; filled in by its own files.

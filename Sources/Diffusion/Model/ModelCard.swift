@@ -1,0 +1,30 @@
+import Foundation
+
+/// Model cards (README.md of a model folder): what the model is, the data, the exact command, the
+/// budget and the measured quality. Quality figures are appended by the commands that measure them.
+public enum ModelCard {
+    public static func pretrained(preset: String, command: String, config: PretrainingConfig, data: String,
+                                  finalLoss: Double, seconds: Double) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let configJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return """
+        # Pretrained text-to-image model (`\(preset)`)
+
+        A pixel-space conditional U-Net (diffusers `UNet2DConditionModel` layout, ε-prediction) with a byte-level
+        CLIP-style text encoder (transformers `CLIPTextModel` layout), trained from scratch by t2ialign.
+
+        - **Data**: \(data)
+        - **Command**: `\(command)`
+        - **Budget**: \(config.steps) steps of batch \(config.batchSize), \(String(format: "%.1f", seconds / 60)) min wall time
+          for the last (or only) segment of the run, on the machine that trained it
+        - **Final training loss** (last step, noisy): \(String(format: "%.4f", finalLoss))
+        - **Weights**: EMA (decay \(config.emaDecay)) in `unet/` and `text_encoder/`; schedule in `scheduler/`
+
+        ## Training configuration
+        ```json
+        \(configJSON)
+        ```
+        """
+    }
+}

@@ -1,1 +1,0 @@
-// ImageIO: see the issue list; filled in by its own files.

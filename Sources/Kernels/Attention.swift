@@ -1,0 +1,85 @@
+/// Multi-head scaled dot-product attention, forward and backward, as two GEMMs per (batch, head) with a
+/// row softmax in between (llm.c style, no fused kernel).
+///
+/// Layouts: q [batch, lq, dim], k and v [batch, lk, dim], out [batch, lq, dim]; head h owns the columns
+/// h·headDim..<(h+1)·headDim, read in place through the GEMM leading dimension (no head transpose).
+/// probs [batch, heads, lq, lk] holds the softmax P, the only activation the backward pass needs besides
+/// q, k, v. The causal mask is torch's `is_causal`: query i attends to keys 0…i.
+/// (batch, head) pairs run in parallel with OpenBLAS at one thread (`Threading.parallelBatch`).
+public enum AttentionKernels {
+    /// out = softmax(q·kᵀ/√headDim [+ mask])·v per head. With `probs` nil (inference) P lives in a
+    /// per-task scratch buffer and is dropped.
+    public static func forward(query q: UnsafePointer<Float>, key k: UnsafePointer<Float>,
+                               value v: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               probs: UnsafeMutablePointer<Float>?,
+                               batch: Int, queryLength lq: Int, keyLength lk: Int, dim: Int, heads: Int,
+                               causal: Bool) {
+        let hd = dim / heads
+        guard batch > 0, lq > 0, hd > 0 else { return }
+        if lk == 0 {  // nothing to attend to: torch returns zeros
+            out.initialize(repeating: 0, count: batch * lq * dim)
+            return
+        }
+        let scale = 1 / Float(hd).squareRoot()
+        let saved = probs.map(UncheckedSendable.init)
+        Threading.parallelBatch(batch * heads) { task in
+            let b = task / heads, h = task % heads
+            let qp = q + b * lq * dim + h * hd, kp = k + b * lk * dim + h * hd, vp = v + b * lk * dim + h * hd
+            let scratch = saved == nil ? UnsafeMutablePointer<Float>.allocate(capacity: lq * lk) : nil
+            defer { scratch?.deallocate() }
+            guard let p = saved.map({ $0.value + task * lq * lk }) ?? scratch else { return }
+            BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: qp, lda: dim, b: kp, ldb: dim,
+                       c: p, ldc: lk)
+            for i in 0..<lq {
+                let row = p + i * lk
+                let visible = causal ? min(lk, i + 1) : lk
+                SoftmaxKernels.softmaxRow(row, row, visible)
+                if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
+            }
+            BLAS.sgemm(m: lq, n: hd, k: lk, a: p, lda: lk, b: vp, ldb: dim, c: out + b * lq * dim + h * hd, ldc: dim)
+        }
+    }
+
+    /// From dOut and the saved P: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dP∘P)) (masked entries have
+    /// P = 0, so dS = 0 there), dQ = dS·K/√headDim, dK = dSᵀ·Q/√headDim. Outputs left nil are skipped.
+    public static func backward(query q: UnsafePointer<Float>, key k: UnsafePointer<Float>,
+                                value v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                                gradOutput dOut: UnsafePointer<Float>,
+                                gradQuery dq: UnsafeMutablePointer<Float>?, gradKey dk: UnsafeMutablePointer<Float>?,
+                                gradValue dv: UnsafeMutablePointer<Float>?,
+                                batch: Int, queryLength lq: Int, keyLength lk: Int, dim: Int, heads: Int) {
+        let hd = dim / heads
+        guard batch > 0, hd > 0 else { return }
+        if lq == 0 || lk == 0 {  // no attention weights: every gradient is zero
+            dq?.initialize(repeating: 0, count: batch * lq * dim)
+            dk?.initialize(repeating: 0, count: batch * lk * dim)
+            dv?.initialize(repeating: 0, count: batch * lk * dim)
+            return
+        }
+        let scale = 1 / Float(hd).squareRoot()
+        let dqs = dq.map(UncheckedSendable.init), dks = dk.map(UncheckedSendable.init)
+        let dvs = dv.map(UncheckedSendable.init)
+        Threading.parallelBatch(batch * heads) { task in
+            let b = task / heads, h = task % heads
+            let qOff = b * lq * dim + h * hd, kOff = b * lk * dim + h * hd
+            let p = probs + task * lq * lk
+            let go = dOut + qOff
+            if let dv = dvs?.value {
+                BLAS.sgemm(transA: true, m: lk, n: hd, k: lq, a: p, lda: lk, b: go, ldb: dim, c: dv + kOff, ldc: dim)
+            }
+            guard dqs != nil || dks != nil else { return }
+            let ds = UnsafeMutablePointer<Float>.allocate(capacity: lq * lk)
+            defer { ds.deallocate() }
+            BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, a: go, lda: dim, b: v + kOff, ldb: dim, c: ds, ldc: lk)
+            for i in 0..<lq { SoftmaxKernels.softmaxRowBackward(p + i * lk, ds + i * lk, ds + i * lk, lk) }
+            if let dq = dqs?.value {
+                BLAS.sgemm(m: lq, n: hd, k: lk, alpha: scale, a: ds, lda: lk, b: k + kOff, ldb: dim,
+                           c: dq + qOff, ldc: dim)
+            }
+            if let dk = dks?.value {
+                BLAS.sgemm(transA: true, m: lk, n: hd, k: lq, alpha: scale, a: ds, lda: lk, b: q + qOff, ldb: dim,
+                           c: dk + kOff, ldc: dim)
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Preference: see the issue list; filled in by its own files.

@@ -1,1 +1,0 @@
-// Scoring: see the issue list; filled in by its own files.

@@ -1,1 +1,0 @@
-// ShapesWorld: see the issue list; filled in by its own files.

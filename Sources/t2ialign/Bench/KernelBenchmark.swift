@@ -1,0 +1,164 @@
+import Autograd
+import Foundation
+import Kernels
+
+/// `t2ialign bench kernels`: GFLOPS of the matmul-class kernels at the U-Net's sizes (batch 16, 32×32 → 8×8
+/// maps, 32–192 channels), each next to one cblas_sgemm doing the same FLOPs as the op's natural single GEMM
+/// (for conv2d: [Cout × Cin·kh·kw] · [Cin·kh·kw × N·Ho·Wo]). Times are medians.
+struct KernelBenchmark {
+    var batch = 16
+    /// Minimum measuring time per entry (seconds); at least 3 runs.
+    var minSeconds = 0.25
+    /// Also time every conv2d plan (group size × scheduling), to tune `ConvolutionPlan.automatic`.
+    var sweep = false
+    /// Measure process CPU time instead of wall time: on a machine shared with other work, run with
+    /// T2I_THREADS=1 and this to get per-core GFLOPS that the other processes barely disturb.
+    var cpuTime = false
+
+    struct Row {
+        let kind: String
+        let name: String
+        let flops: Double
+        let seconds: Double
+        /// cblas_sgemm at the same FLOP count (GFLOPS), where it applies.
+        let reference: Double?
+        var gflops: Double { flops / seconds / 1e9 }
+    }
+
+    // MARK: Timing
+
+    /// Median seconds of `body` after one warm-up run.
+    func time(_ body: () -> Void) -> Double {
+        body()
+        var samples: [Double] = []
+        let start = Self.now(cpu: false)
+        while samples.count < 3 || Self.now(cpu: false) - start < minSeconds {
+            let t0 = Self.now(cpu: cpuTime)
+            body()
+            samples.append(Self.now(cpu: cpuTime) - t0)
+            if samples.count >= 200 { break }
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    static func now(cpu: Bool) -> Double {
+        var ts = timespec()
+        clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// GFLOPS of one row-major sgemm C[m×n] = A[m×k]·B[k×n] with BLAS on every core.
+    func sgemmGflops(m: Int, n: Int, k: Int) -> Double {
+        var rng = RNG(seed: 1)
+        let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng), c = Tensor(zeros: [m, n])
+        Threading.configure()
+        let t = time { BLAS.sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n) }
+        return 2 * Double(m) * Double(n) * Double(k) / t / 1e9
+    }
+
+    // MARK: Workloads
+
+    /// The conv2d shapes of the tiny/small U-Nets (block_out_channels (32, 64, 64) and (64, 128, 128)).
+    func convShapes() -> [(String, Conv2dShape)] {
+        func c(_ cin: Int, _ cout: Int, _ hw: Int, _ k: Int, _ s: Int) -> Conv2dShape {
+            Conv2dShape(batch: batch, inChannels: cin, outChannels: cout, height: hw, width: hw,
+                        kernelHeight: k, kernelWidth: k, stride: s, padding: k == 3 ? 1 : 0)
+        }
+        return [
+            ("3×3 s1", c(32, 32, 32, 3, 1)), ("3×3 s1", c(64, 64, 32, 3, 1)), ("3×3 s1", c(192, 64, 32, 3, 1)),
+            ("3×3 s1", c(64, 64, 16, 3, 1)), ("3×3 s1", c(128, 128, 16, 3, 1)), ("3×3 s1", c(128, 128, 8, 3, 1)),
+            ("3×3 s2", c(32, 32, 32, 3, 2)), ("3×3 s2", c(64, 64, 32, 3, 2)), ("3×3 s2", c(128, 128, 16, 3, 2)),
+            ("1×1", c(64, 128, 16, 1, 1)), ("1×1", c(128, 128, 16, 1, 1)), ("1×1", c(128, 128, 8, 1, 1)),
+            ("1×1", c(192, 64, 32, 1, 1)),
+        ]
+    }
+
+    func gemmRows() -> [Row] {
+        [(64, batch * 1024, 576), (128, batch * 64, 1152), (batch * 256, 128, 128), (1024, 1024, 1024)].map { m, n, k in
+            let g = sgemmGflops(m: m, n: n, k: k)
+            let flops = 2 * Double(m) * Double(n) * Double(k)
+            return Row(kind: "sgemm", name: "\(m)×\(n)×\(k)", flops: flops, seconds: flops / (g * 1e9), reference: nil)
+        }
+    }
+
+    func convRows(_ label: String, _ s: Conv2dShape, plan: ConvolutionPlan? = nil) -> [Row] {
+        var rng = RNG(seed: 2)
+        let x = Tensor.randn([s.batch, s.inChannels, s.height, s.width], rng: &rng)
+        let w = Tensor.randn([s.outChannels, s.inChannels, s.kernelHeight, s.kernelWidth], rng: &rng, std: 0.05)
+        let b = Tensor.randn([s.outChannels], rng: &rng)
+        let out = Tensor.uninitialized([s.batch, s.outChannels, s.outHeight, s.outWidth])
+        let g = Tensor.randn(out.shape, rng: &rng)
+        let dx = Tensor.uninitialized(x.shape), dw = Tensor.uninitialized(w.shape), db = Tensor.uninitialized([s.outChannels])
+        let fwd = time { ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: plan) }
+        let bwd = time {
+            ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: dx.data, dWeight: dw.data, dBias: db.data,
+                                        shape: s, plan: plan)
+        }
+        let ref = sgemmGflops(m: s.outChannels, n: s.batch * s.outPlane, k: s.patch)
+        let name = "\(label) \(s.inChannels)→\(s.outChannels) \(s.height)×\(s.width)" + (plan.map { " [\($0)]" } ?? "")
+        return [Row(kind: "conv2d fwd", name: name, flops: s.forwardFlops, seconds: fwd, reference: ref),
+                Row(kind: "conv2d bwd", name: name, flops: 2 * s.forwardFlops, seconds: bwd, reference: ref),
+                Row(kind: "conv2d f+b", name: name, flops: 3 * s.forwardFlops, seconds: fwd + bwd, reference: ref)]
+    }
+
+    /// Self-attention B=16, L=256, D=64 and L=64, D=128, and cross-attention to 80 tokens, 4 heads.
+    func attentionRows() -> [Row] {
+        [(256, 256, 64), (64, 64, 128), (256, 80, 64), (64, 80, 128)].flatMap { lq, lk, d -> [Row] in
+            var rng = RNG(seed: 3)
+            let q = Tensor.randn([batch, lq, d], rng: &rng), k = Tensor.randn([batch, lk, d], rng: &rng)
+            let v = Tensor.randn([batch, lk, d], rng: &rng)
+            let g = Tensor.randn([batch, lq, d], rng: &rng)
+            let fwd = time { _ = GradMode.withoutGrad { scaledDotProductAttention(query: q, key: k, value: v, heads: 4) } }
+            for t in [q, k, v] { t.requiresGrad = true }
+            // Forward with the graph, then backward: the backward's time is the difference.
+            let both = time {
+                let o = scaledDotProductAttention(query: q, key: k, value: v, heads: 4)
+                o.backward(g)
+                for t in [q, k, v] { t.grad = nil }
+            }
+            let flops = 4 * Double(batch * lq * lk * d)  // QKᵀ and P·V
+            let ref = sgemmGflops(m: batch * lq, n: lk, k: d)
+            let name = (lq == lk ? "self" : "cross") + " L=\(lq)→\(lk) D=\(d) 4 heads"
+            return [Row(kind: "attention fwd", name: name, flops: flops, seconds: fwd, reference: ref),
+                    Row(kind: "attention bwd", name: name, flops: 2 * flops, seconds: max(both - fwd, 1e-9), reference: ref)]
+        }
+    }
+
+    /// Runs every table section, printing each row as soon as it is measured.
+    func run(print emit: (String) -> Void) {
+        emit("threads: \(Threading.cores) (T2I_THREADS overrides), batch \(batch), medians of ≥ 3 runs"
+             + (cpuTime ? ", process CPU time" : ", wall time"))
+        emit(Self.header)
+        for r in gemmRows() { emit(Self.format(r)) }
+        for (label, s) in convShapes() {
+            for r in convRows(label, s) { emit(Self.format(r)) }
+            if sweep {
+                let auto = ConvolutionPlan.automatic(for: s)
+                for group in [1, 2, 4, 8, 16] where group <= s.batch {
+                    for perCore in [true, false] {
+                        let p = ConvolutionPlan(group: group, perCore: perCore)
+                        for r in convRows(label, s, plan: p) where r.kind == "conv2d f+b" {
+                            emit(Self.format(r) + (p == auto ? "  ← automatic" : ""))
+                        }
+                    }
+                }
+            }
+        }
+        for r in attentionRows() { emit(Self.format(r)) }
+    }
+
+    static let header = "kind           shape                                        ms      GFLOPS  sgemm GFLOPS  ratio\n"
+        + String(repeating: "-", count: 96)
+
+    static func format(_ r: Row) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func num(_ v: Double, _ width: Int, _ digits: Int) -> String {
+            let s = String(format: "%.\(digits)f", v)
+            return String(repeating: " ", count: max(0, width - s.count)) + s
+        }
+        var line = pad(r.kind, 15) + pad(r.name, 40) + num(r.seconds * 1e3, 10, 2) + num(r.gflops, 12, 1)
+        if let ref = r.reference { line += num(ref, 14, 1) + num(r.gflops / ref, 7, 2) }
+        return line
+    }
+}
