@@ -28,7 +28,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         // libpng long-jumps and libjpeg exit()s on errors: this C shim catches both with setjmp.
-        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         // Atomic writes and JSON-lines helpers used by every layer that writes files.
         .target(name: "Files"),
@@ -39,9 +40,9 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["ImageIO", "Kernels", "Files"], swiftSettings: numeric),
         .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels", "Files"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO", "Datasets", "Files"], swiftSettings: numeric),
-        .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld"],
+        .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld", "ImageIO", "Files"],
                 swiftSettings: numeric),
-        .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld"],
+        .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld", "ImageIO", "Files", "Kernels"],
                 swiftSettings: numeric),
         .executableTarget(
             name: "t2ialign",
@@ -53,7 +54,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
         .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Autograd", "Kernels"]),

@@ -11,7 +11,7 @@ Outputs, in Tests/DatasetsTests/Fixtures/:
   pickapic_plain.parquet         UNCOMPRESSED, PLAIN encoding, data pages v1, jpg_0/jpg_1 as HF Image structs
                                  {bytes, path}, created_at as a string, caption_0/caption_1 columns
   pickapic_gzip.parquet          GZIP, dictionary, data pages v1, created_at timestamp[ns] (pyarrow's default for
-                                 pandas timestamps), nullable num_example_per_prompt with nulls
+                                 pandas timestamps), labels as float32 and ranking_id as int32
   pickapic_bad_rows.parquet      4 rows: a good one, an undecodable jpg_0, label_0 = 0.7, a null caption
   pickapic_zstd.parquet          1 row compressed with ZSTD (a codec the reader does not implement)
   pickapic_no_user_id.parquet    1 row without the user_id column
@@ -111,7 +111,9 @@ def column(rows, name):
     return [r[name] for r in rows]
 
 
-def table(rows, jpg_as_struct, created_at_type, dual_captions):
+def table(rows, jpg_as_struct, created_at_type, dual_captions, narrow=False):
+    """`narrow` stores labels as float32 and ranking_id as int32 (as some conversions do), so the reader's
+    FLOAT and INT32 paths are exercised too."""
     fields = [
         ("are_different", pa.bool_()), ("best_image_uid", pa.string()), ("caption", pa.string()),
         ("created_at", created_at_type), ("has_label", pa.bool_()),
@@ -132,8 +134,9 @@ def table(rows, jpg_as_struct, created_at_type, dual_captions):
                 names=["bytes", "path"])
         else:
             arrays[f"jpg_{k}"] = pa.array(data, type=pa.binary())
-    for name, typ in [("label_0", pa.float64()), ("label_1", pa.float64()), ("model_0", pa.string()),
-                      ("model_1", pa.string()), ("ranking_id", pa.int64()), ("user_id", pa.int64()),
+    label_type, ranking_type = (pa.float32(), pa.int32()) if narrow else (pa.float64(), pa.int64())
+    for name, typ in [("label_0", label_type), ("label_1", label_type), ("model_0", pa.string()),
+                      ("model_1", pa.string()), ("ranking_id", ranking_type), ("user_id", pa.int64()),
                       ("num_example_per_prompt", pa.int64()), ("__index_level_0__", pa.int64())]:
         arrays[name] = pa.array(column(rows, name), type=typ)
     if dual_captions:
@@ -171,7 +174,7 @@ def main():
             write=dict(compression="none", use_dictionary=False, data_page_version="1.0", row_group_size=6),
             created_at=lambda t: t.isoformat(sep=" "), dual=True),
         "pickapic_gzip.parquet": dict(
-            table=table(rows, False, pa.timestamp("ns"), False),
+            table=table(rows, False, pa.timestamp("ns"), False, narrow=True),
             write=dict(compression="gzip", use_dictionary=True, data_page_version="1.0", row_group_size=3),
             created_at=lambda t: iso(t, 9, False), dual=False),
     }

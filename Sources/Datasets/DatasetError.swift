@@ -40,6 +40,7 @@ public enum FilterReason: String, Codable, CaseIterable, Sendable, Comparable {
     case notLabeled = "has_label=false"
     case notDifferent = "are_different=false"
     case tie = "tie (0.5/0.5)"
+    case otherUser = "user not selected"
 
     public static func < (a: FilterReason, b: FilterReason) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -104,9 +104,11 @@ public final class DatasetWriter: @unchecked Sendable {
         let path = try claim(uid: uid, extension: "png", column: column)
         guard path.claimed else { return path.relative }
         let full = (directory as NSString).appendingPathComponent(path.relative)
-        do { try ImageFile.writePNG(image, to: full) } catch {
-            throw DatasetError.io(path: full, reason: "cannot write the image (\(error))")
+        let bytes: [UInt8]
+        do { bytes = try ImageFile.encodePNG(image) } catch {
+            throw DatasetError.io(path: full, reason: "cannot encode the image (\(error))")
         }
+        try DatasetWriter.writeReplacing(bytes, to: full)
         return path.relative
     }
 
@@ -115,11 +117,35 @@ public final class DatasetWriter: @unchecked Sendable {
     public func writeImage(bytes: [UInt8], uid: String, extension ext: String, column: String = "image uid") throws -> String {
         let path = try claim(uid: uid, extension: ext, column: column)
         guard path.claimed else { return path.relative }
-        let full = (directory as NSString).appendingPathComponent(path.relative)
-        do { try AtomicFile.write(bytes, to: full) } catch {
-            throw DatasetError.io(path: full, reason: "cannot write the image (\(error))")
-        }
+        try DatasetWriter.writeReplacing(bytes, to: (directory as NSString).appendingPathComponent(path.relative))
         return path.relative
+    }
+
+    /// Temp file + rename, so a reader never sees a partial image, but without AtomicFile's fsync, and
+    /// with plain POSIX calls: an image is cheap to regenerate, and FileManager.createFile or an fsync per
+    /// file cost 0.7–8 ms per image here (a 20k-pair dataset took 27 s instead of a few).
+    static func writeReplacing(_ bytes: [UInt8], to path: String) throws {
+        let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw DatasetError.io(path: path, reason: "cannot create the image file (\(String(cString: strerror(errno))))")
+        }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                written += n
+            }
+            return true
+        }
+        let reason = ok ? "" : String(cString: strerror(errno))
+        close(fd)
+        guard ok, rename(temp, path) == 0 else {
+            let why = ok ? String(cString: strerror(errno)) : reason
+            unlink(temp)
+            throw DatasetError.io(path: path, reason: "cannot write the image (\(why))")
+        }
     }
 
     /// Appends a row whose images are already in place.

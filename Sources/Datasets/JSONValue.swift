@@ -25,9 +25,9 @@ public enum JSONValue: Decodable, Equatable, Sendable {
         throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
     }
 
-    /// Parses one JSON document; the error text is the decoder's explanation.
+    /// Parses one JSON document (strict RFC 8259); the error says what is wrong and at which byte.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(data)
     }
 
     /// The JSON type name, for error messages.

@@ -21,6 +21,8 @@ public struct PairDatasetOptions: Sendable, Equatable {
     public var imageCheck: ImageCheck
     /// The model resolution images are resized to; nil uses dataset.json's.
     public var resolution: Int?
+    /// Only pairs judged by these users (nil: every user); other users' rows are skipped and counted.
+    public var users: Set<Int>?
 
     public init(keepTies: Bool = false, lenient: Bool = false, imageCheck: ImageCheck = .exists, resolution: Int? = nil) {
         self.keepTies = keepTies
@@ -86,6 +88,7 @@ public final class PairDataset: @unchecked Sendable {
                 let row = try RowValidation.parse(line.bytes, file: file, line: line.number, unterminated: !line.terminated)
                 if !row.hasLabel { report.countFiltered(.notLabeled); continue }
                 if !row.areDifferent { report.countFiltered(.notDifferent); continue }
+                if let users = options.users, !users.contains(row.userID) { report.countFiltered(.otherUser); continue }
                 try RowValidation.checkLabels(row, file: file, line: line.number)
                 if row.isTie {
                     report.ties += 1

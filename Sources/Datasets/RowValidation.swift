@@ -14,7 +14,7 @@ public enum RowValidation {
             if unterminated {
                 throw fail(nil, .truncatedLastLine, "the last line has no newline and is not complete JSON")
             }
-            throw fail(nil, .invalidJSON, "the line is not valid JSON (\(preview(line)))")
+            throw fail(nil, .invalidJSON, "the line is not valid JSON: \(error) (the line \(preview(line)))")
         }
         guard case .object(let object) = value else {
             throw fail(nil, .notAnObject, "the line holds \(value.typeName), expected an object of Pick-a-Pic columns")

@@ -38,7 +38,8 @@ public enum Sampling {
     /// given no `initialNoise`.
     public static func initialNoise(shape: [Int], generators: [RNG]) throws -> [Float] {
         let rowLength = try checkBatch(shape: shape, generators: generators)
-        return rowNoise(generators.map { $0.derived(stream: initialNoiseStream) }, rowLength: rowLength)
+        var initial = generators.map { $0.derived(stream: initialNoiseStream) }
+        return rowNoise(&initial, rowLength: rowLength)
     }
 
     /// Samples a batch of `shape` = [rows, channels, height, width] with `steps` scheduler steps.
@@ -93,10 +94,5 @@ public enum Sampling {
         out.reserveCapacity(generators.count * rowLength)
         for i in generators.indices { out += generators[i].normal(count: rowLength) }
         return out
-    }
-
-    private static func rowNoise(_ generators: [RNG], rowLength: Int) -> [Float] {
-        var g = generators
-        return rowNoise(&g, rowLength: rowLength)
     }
 }

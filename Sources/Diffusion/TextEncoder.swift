@@ -47,7 +47,7 @@ public final class TextEncoder: Module {
         }
         let length = tokens.length
         var h = tokenEmbedding(tokens.ids, shape: tokens.shape)
-            + positionEmbedding((0..<Int32(length)).map { $0 }, shape: [1, length])
+            + positionEmbedding(Array(0..<Int32(length)), shape: [1, length])
         for layer in layers { h = layer(h) }
         return finalLayerNorm(h)
     }

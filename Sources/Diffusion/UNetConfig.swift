@@ -119,6 +119,9 @@ public struct UNetConfig: Codable, Equatable, Sendable {
         guard timestepFeatureDim % 2 == 0 else {
             throw bad("block_out_channels", "first entry \(blockOutChannels[0]) must be even (sin/cos timestep features)")
         }
+        guard freqShift != timestepFeatureDim / 2 else {
+            throw bad("freq_shift", "must differ from half of block_out_channels[0] (\(timestepFeatureDim / 2)): the timestep frequencies divide by their difference")
+        }
         // Every level that attends, and the mid block (last level's heads), splits its channels into heads.
         let down = downBlockTypes.enumerated().map { ($0.element, $0.offset) }
         let up = upBlockTypes.enumerated().map { ($0.element, levels - 1 - $0.offset) }

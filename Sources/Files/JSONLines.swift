@@ -55,7 +55,8 @@ public enum JSONLines {
     public static func read<T: Decodable>(_ type: T.Type, from path: String,
                                           allowTruncatedLastLine: Bool = false) throws -> [(line: Int, value: T)] {
         let lines = try readLines(from: path)
-        let endsWithNewline = (try? endsWithNewline(path)) ?? true
+        // Only an unterminated last line can be the trace of an interrupted append.
+        let lastLineComplete = allowTruncatedLastLine ? ((try? endsWithNewline(path)) ?? true) : true
         let decoder = JSONDecoder()
         var out: [(line: Int, value: T)] = []
         out.reserveCapacity(lines.count)
@@ -63,7 +64,7 @@ public enum JSONLines {
             do {
                 out.append((entry.line, try decoder.decode(T.self, from: Data(entry.text.utf8))))
             } catch {
-                if allowTruncatedLastLine && i == lines.count - 1 && !endsWithNewline { break }
+                if allowTruncatedLastLine && i == lines.count - 1 && !lastLineComplete { break }
                 throw JSONLinesError.invalidLine(path: path, line: entry.line, reason: "\(error)")
             }
         }

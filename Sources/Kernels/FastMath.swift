@@ -256,11 +256,10 @@ public enum FastMath {
         p = fma(p, z, V(repeating: -5.373_971_555_31e-2))
         p = fma(p, z, V(repeating: 1.333_144_220_36e-1))
         p = fma(p, z, V(repeating: -3.333_328_194_22e-1))
-        let small = fma(x * z, p, x)
+        let small = fma(a * z, p, a)
         let e = exp(min(a, 10) * 2)                 // tanh(10) rounds to 1
-        var big = 1 - 2 / (e + 1)
-        big = float(bits(big) | (bits(x) & Int32(bitPattern: 0x8000_0000)))
-        return big.replacing(with: small, where: a .< 0.625)
+        let r = (1 - 2 / (e + 1)).replacing(with: small, where: a .< 0.625)
+        return float(bits(r) | (bits(x) & Int32(bitPattern: 0x8000_0000)))   // odd: copy x's sign (also −0)
     }
 
     // MARK: erf, erfc, the normal CDF

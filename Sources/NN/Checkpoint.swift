@@ -186,6 +186,16 @@ public struct TrainingCheckpoint<Training: Codable> {
         return checkpoint
     }
 
+    /// Whether `directory` holds a checkpoint that `load` can read, including one whose save was
+    /// interrupted between its two renames (use this rather than testing for `state.json`).
+    public static func exists(at directory: String) -> Bool {
+        let dir = normalized(directory)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: dir + "/" + stateFile) { return true }
+        return !fm.fileExists(atPath: dir)
+            && (fm.fileExists(atPath: dir + ".tmp/" + stateFile) || fm.fileExists(atPath: dir + ".old/" + stateFile))
+    }
+
     /// Puts the checkpoint into live objects. Every model parameter must be present with its shape and
     /// the file must hold no others; errors name the file and key.
     public func restore(model module: any Module, optimizer: AdamW? = nil, ema: EMA? = nil) throws {

@@ -2,7 +2,7 @@
 ///
 /// The case order is the spec table's (red, orange, yellow, green, blue, purple, white, black); prompt
 /// enumeration and random choices follow it, so it is part of the determinism contract.
-public enum PaletteColour: String, CaseIterable, Sendable, Codable, Comparable {
+public enum PaletteColour: String, CaseIterable, Sendable, Codable {
     case red, orange, yellow, green, blue, purple, white, black
 
     /// sRGB 0–255, as the spec's table.
@@ -47,10 +47,6 @@ public enum PaletteColour: String, CaseIterable, Sendable, Codable, Comparable {
             if d < bestDistance { best = c; bestDistance = d }
         }
         return best
-    }
-
-    public static func < (a: PaletteColour, b: PaletteColour) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A user's weights on the four preference features (vivid_f, light_f, gradient_f, scale_f).
 public struct PreferenceWeights: Sendable, Equatable, Codable, CustomStringConvertible {
     public var vivid: Double
@@ -18,7 +20,7 @@ public struct PreferenceWeights: Sendable, Equatable, Codable, CustomStringConve
     public static let population = PreferenceWeights(vivid: 0.6, light: 0.2, gradient: -0.3, scale: 0.2)
 
     public var description: String {
-        [vivid, light, gradient, scale].map { String(format3: $0) }.joined(separator: ",")
+        [vivid, light, gradient, scale].map { String(format: "%g", $0 + 0) }.joined(separator: ",")  // + 0: no "-0"
     }
 }
 
@@ -64,14 +66,5 @@ public enum Reward {
     /// The total reward only.
     public static func reward(_ m: OracleMeasurement, prompt: ShapesPrompt, weights: PreferenceWeights) -> Double {
         evaluate(m, prompt: prompt, weights: weights).total
-    }
-}
-
-extension String {
-    /// A compact decimal (up to 3 places, no trailing zeros) for printing weights.
-    init(format3 x: Double) {
-        var s = String((x * 1000).rounded() / 1000 + 0)  // + 0 turns −0 into 0
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        self = s
     }
 }

@@ -73,10 +73,10 @@ public struct UserPopulationConfig: Sendable, Equatable {
     /// Throws `invalidConfiguration` naming the field.
     public func validate() throws {
         func bad(_ field: String, _ reason: String) -> ShapesWorldError { .invalidConfiguration(field: field, reason: reason) }
-        if trainingPerArchetype < 0 { throw bad("users-per-archetype", "must be ≥ 0, got \(trainingPerArchetype)") }
-        if heldOutPerArchetype < 0 { throw bad("heldout-per-archetype", "must be ≥ 0, got \(heldOutPerArchetype)") }
-        if minPairs < 1 { throw bad("min-user-pairs", "must be ≥ 1, got \(minPairs)") }
-        if maxPairs < minPairs { throw bad("max-user-pairs", "must be ≥ min-user-pairs (\(minPairs)), got \(maxPairs)") }
+        if trainingPerArchetype < 0 { throw bad("--users-per-archetype", "must be ≥ 0, got \(trainingPerArchetype)") }
+        if heldOutPerArchetype < 0 { throw bad("--heldout-per-archetype", "must be ≥ 0, got \(heldOutPerArchetype)") }
+        if minPairs < 1 { throw bad("--min-user-pairs", "must be ≥ 1, got \(minPairs)") }
+        if maxPairs < minPairs { throw bad("--max-user-pairs", "must be ≥ --min-user-pairs (\(minPairs)), got \(maxPairs)") }
         if !(tailExponent > 0) { throw bad("tail exponent", "must be > 0, got \(tailExponent)") }
         if !(weightNoise >= 0) { throw bad("weight noise", "must be ≥ 0, got \(weightNoise)") }
     }

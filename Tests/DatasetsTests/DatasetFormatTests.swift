@@ -197,14 +197,16 @@ final class ContactSheetTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(PairContactSheet.sampleIndices(of: ds, count: 4), [0, 2, 5, 7])
         XCTAssertEqual(PairContactSheet.sampleIndices(of: ds, count: 50), Array(0..<10))
         let sheet = try PairContactSheet.make(dataset: ds, count: 3, cellScale: 2)
-        let plain = try PairContactSheet.make(dataset: ds, count: 3, cellScale: 1)
         XCTAssertGreaterThan(sheet.width, 2 * 2 * 8)
         XCTAssertGreaterThan(sheet.height, 3 * 2 * 8)
-        XCTAssertGreaterThan(sheet.width * sheet.height, plain.width * plain.height)
-        // Every image pixel colour of the first pair's winner (fill 0,40,80 in image(0)) appears on the sheet.
-        let found = stride(from: 0, to: sheet.pixels.count, by: 3).contains {
-            sheet.pixels[$0] == 0 && sheet.pixels[$0 + 1] == 40 && sheet.pixels[$0 + 2] == 80
+        // Pair 0 (label_0 = 1): its winner image(0) is filled (0, 40, 80), its loser image(5) (5, 45, 85);
+        // the winner is drawn in the left column.
+        func firstX(_ c: (UInt8, UInt8, UInt8)) -> Int? {
+            for y in 0..<sheet.height { for x in 0..<sheet.width where sheet[x, y] == c { return x } }
+            return nil
         }
-        XCTAssertTrue(found)
+        let winnerX = try XCTUnwrap(firstX((0, 40, 80)))
+        let loserX = try XCTUnwrap(firstX((5, 45, 85)))
+        XCTAssertLessThan(winnerX, loserX)
     }
 }

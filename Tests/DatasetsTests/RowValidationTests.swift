@@ -148,3 +148,34 @@ final class RowValidationTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(ds.report.skipped, 4)
     }
 }
+
+/// The row JSON parser: types kept apart, escapes, and strictness.
+final class JSONParsingTests: XCTestCase {
+    func parse(_ text: String) throws -> JSONValue { try JSONValue.parse(Data(text.utf8)) }
+
+    func testTypesAndEscapes() throws {
+        let v = try parse(#"{"a": 1, "b": 1.5, "c": -2e3, "d": true, "e": null, "f": "x\"\\\/\n\u00e9\ud83d\ude00", "g": [1, "2"], "h": {}}"#)
+        guard case .object(let o) = v else { return XCTFail("\(v)") }
+        XCTAssertEqual(o["a"], .int(1))
+        XCTAssertEqual(o["b"], .double(1.5))
+        XCTAssertEqual(o["c"], .double(-2000))
+        XCTAssertEqual(o["d"], .bool(true))
+        XCTAssertEqual(o["e"], .null)
+        XCTAssertEqual(o["f"], .string("x\"\\/\né😀"))
+        XCTAssertEqual(o["g"], .array([.int(1), .string("2")]))
+        XCTAssertEqual(o["h"], .object([:]))
+        XCTAssertEqual(try parse("  \"café ☕\" "), .string("café ☕"))
+        XCTAssertEqual(try parse("9007199254740993"), .int(9_007_199_254_740_993))
+        XCTAssertEqual(o["a"]?.intValue, 1)
+        XCTAssertEqual(JSONValue.double(3.0).intValue, 3)
+        XCTAssertNil(JSONValue.double(3.5).intValue)
+    }
+
+    func testRejectsInvalidJSON() {
+        for bad in ["", "{", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "01", "1.", "-", "tru", "\"abc", "\"\\x\"",
+                    "\"\\ud800\"", "{\"a\": 1} x", "{a: 1}", "\"tab\there\"", "1e400", "[" + String(repeating: "[", count: 70)] {
+            XCTAssertThrowsError(try parse(bad), bad)
+        }
+        XCTAssertThrowsError(try JSONValue.parse(Data([0x22, 0xFF, 0x22])))  // invalid UTF-8
+    }
+}

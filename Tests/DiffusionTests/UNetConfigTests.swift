@@ -97,6 +97,8 @@ final class UNetConfigTests: XCTestCase {
         assertConfigError(#"{"block_out_channels": [32, 64], "down_block_types": ["DownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "UpBlock2D"], "layers_per_block": [1, 1, 1]}"#,
                           mentions: "layers_per_block")
         assertConfigError(#"{"block_out_channels": "wide"}"#, mentions: "block_out_channels")
+        assertConfigError(#"{"block_out_channels": [32], "down_block_types": ["DownBlock2D"], "up_block_types": ["UpBlock2D"], "freq_shift": 16}"#,
+                          mentions: "freq_shift")
     }
 
     func testUnreadableFilesNameThePath() throws {

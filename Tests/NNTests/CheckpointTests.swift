@@ -106,6 +106,8 @@ final class CheckpointTests: XCTestCase {
 
         try fm.moveItem(atPath: dir, toPath: dir + ".old")
         try fm.moveItem(atPath: root + "/staging", toPath: dir + ".tmp")
+        XCTAssertTrue(TrainingCheckpoint<Training>.exists(at: dir))
+        XCTAssertFalse(TrainingCheckpoint<Training>.exists(at: root + "/other"))
         XCTAssertEqual(try TrainingCheckpoint<Training>.load(from: dir).step, 2)
 
         // Now the new one is incomplete (state.json not written yet): the previous checkpoint comes back.

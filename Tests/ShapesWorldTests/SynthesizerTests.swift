@@ -109,12 +109,10 @@ final class SynthesizerTests: XCTestCase {
         config.populationPairs = 40
         config.uniqueSplits = false
         config.users = UserPopulationConfig(trainingPerArchetype: 1, heldOutPerArchetype: 1, minPairs: 5, maxPairs: 12)
-        let a = Self.temporaryDirectory("a"), b = Self.temporaryDirectory("b"), c = Self.temporaryDirectory("c")
-        defer { for d in [a, b, c] { try? FileManager.default.removeItem(atPath: d) } }
+        let a = Self.temporaryDirectory("a"), b = Self.temporaryDirectory("b")
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
         try ShapesSynthesizer.synthesize(config, to: a)
         try ShapesSynthesizer.synthesize(config, to: b)
-        config.seed = 4
-        try ShapesSynthesizer.synthesize(config, to: c)
         let files = try FileManager.default.subpathsOfDirectory(atPath: a).filter { !$0.hasSuffix("images") }.sorted()
         XCTAssertEqual(files, try FileManager.default.subpathsOfDirectory(atPath: b).filter { !$0.hasSuffix("images") }.sorted())
         XCTAssertGreaterThan(files.count, 80)
@@ -129,9 +127,11 @@ final class SynthesizerTests: XCTestCase {
                 XCTAssertEqual(FileManager.default.contents(atPath: a + "/" + f), FileManager.default.contents(atPath: b + "/" + f), f)
             }
         }
-        XCTAssertNotEqual(try rows(a, "train"), try rows(c, "train"))
-        // Writing again over an existing dataset replaces it.
-        XCTAssertNoThrow(try ShapesSynthesizer.synthesize(config, to: a))
+        // Another seed, written over the existing dataset b, replaces it with different pairs.
+        config.seed = 4
+        try ShapesSynthesizer.synthesize(config, to: b)
+        XCTAssertNotEqual(try rows(a, "train"), try rows(b, "train"))
+        XCTAssertEqual(try DatasetManifest.read(directory: b).metadata["seed"], "4")
     }
 
     func testBadSettingsAndDestinations() throws {
@@ -144,14 +144,14 @@ final class SynthesizerTests: XCTestCase {
         let dir = Self.temporaryDirectory("occupied")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("mine".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("mine".utf8)))
         config = SynthesisConfig()
         config.populationPairs = 1
         XCTAssertThrowsError(try ShapesSynthesizer.synthesize(config, to: dir)) { error in
             XCTAssertTrue("\(error)".contains("--out") && "\(error)".contains("no dataset.json"), "\(error)")
         }
         XCTAssertThrowsError(try UsersFile.read(dir)) { XCTAssertTrue("\($0)".contains("users.json: not found")) }
-        FileManager.default.createFile(atPath: dir + "/users.json", contents: Data("{\"format\": \"shapes-users\"}".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/users.json", contents: Data("{\"format\": \"shapes-users\"}".utf8)))
         XCTAssertThrowsError(try UsersFile.read(dir)) { XCTAssertTrue("\($0)".contains("missing key"), "\($0)") }
         XCTAssertThrowsError(try UsersFile.user(99, in: [SimulatedUser.population(pairCount: 1)])) {
             XCTAssertEqual($0 as? ShapesWorldError, .unknownUser(id: 99, available: "0"))

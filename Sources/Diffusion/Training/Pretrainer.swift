@@ -13,7 +13,7 @@ import NN
 /// `checkpointEvery` steps and on Ctrl-C), and `model/` (the final EMA weights as a model folder).
 /// Starting a run in a directory that holds a checkpoint resumes it, and continues the same trajectory.
 public final class Pretrainer {
-    public struct Metrics: Codable, Sendable {
+    public struct Metrics: StepMetrics, Sendable {
         public var step: Int
         public var loss: Double
         public var lr: Double
@@ -72,10 +72,10 @@ public final class Pretrainer {
             try ckpt.restore(model: model, optimizer: optimizer, ema: ema)
             rngs = ckpt.rngs
             step = ckpt.step
-            try Self.truncateMetrics(metricsPath, after: step)
+            try MetricsFile.truncate(metricsPath, after: step, as: Metrics.self)
             print("resuming \(runDirectory.path) from step \(step)")
         } else {
-            try AtomicFile.write(Self.encoder.encode(config), to: runDirectory.appendingPathComponent("config.json").path)
+            try AtomicFile.write(JSONFormat.pretty.encode(config), to: runDirectory.appendingPathComponent("config.json").path)
             try? FileManager.default.removeItem(atPath: metricsPath)
         }
 
@@ -130,21 +130,6 @@ public final class Pretrainer {
             try model.save(to: modelPath, card: text)
         }
         return true
-    }
-
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return e
-    }()
-
-    /// Drops metric lines past `step` (written after the last checkpoint of an interrupted run).
-    static func truncateMetrics(_ path: String, after step: Int) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        let kept = try JSONLines.read(Metrics.self, from: path, allowTruncatedLastLine: true)
-            .map(\.value).filter { $0.step <= step }
-        let text = try kept.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) + "\n" }.joined()
-        try AtomicFile.write(text, to: path)
     }
 }
 

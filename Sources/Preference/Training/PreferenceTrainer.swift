@@ -1,0 +1,277 @@
+import Autograd
+import Datasets
+import Diffusion
+import Files
+import Foundation
+import Kernels
+import NN
+
+/// Fine-tunes a pretrained text-to-image model on preference pairs with Diffusion-DPO, MaPO, DCPO or SFT.
+///
+/// Per micro-batch of B pairs (winner first): one ε and one t per pair, shared by its two images;
+/// x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for the 2B images; per-image losses L = mean over C·H·W of (ε̂ − ε)²;
+/// then the objective's loss. DPO and DCPO also run a frozen reference U-Net on exactly the same x_t, t and
+/// conditioning, without building a graph; MaPO and SFT keep no reference at all. The text encoder is frozen.
+///
+/// The run directory is laid out as in pretraining (config.json, metrics.jsonl, checkpoint/, model/) plus
+/// curves.png; a run started in a directory holding a checkpoint resumes exactly.
+public final class PreferenceTrainer {
+    public struct Metrics: StepMetrics, Sendable {
+        public var step: Int
+        public var loss: Double
+        public var lr: Double
+        public var gradNorm: Double
+        public var seconds: Double
+        /// Mean per-image losses of the trained network on winners and losers.
+        public var policyWin: Double
+        public var policyLose: Double?
+        /// DPO/DCPO: the reference's, and the implicit accuracy (share of pairs with inside > 0).
+        public var referenceWin: Double?
+        public var referenceLose: Double?
+        public var implicitAccuracy: Double?
+        /// MaPO: mean f(Lw), mean f(Ll), −β·mean(log σ(T·log_odds)).
+        public var winScore: Double?
+        public var loseScore: Double?
+        public var marginLoss: Double?
+    }
+
+    struct RunState: Codable {
+        var config: PreferenceTrainingConfig
+        var loader: LoaderPosition
+        var dataset: String
+    }
+
+    public let model: TextToImageModel
+    public let dataset: PairDataset
+    public let config: PreferenceTrainingConfig
+    public let runDirectory: URL
+    /// The frozen reference U-Net (DPO/DCPO only).
+    public let reference: UNet2DConditionModel?
+    let captionSource: CaptionSource
+
+    public init(model: TextToImageModel, dataset: PairDataset, config: PreferenceTrainingConfig, runDirectory: String) throws {
+        try config.validate()
+        guard dataset.resolution == model.resolution else {
+            throw PreferenceTrainingError.data("the dataset is read at \(dataset.resolution)×\(dataset.resolution) but the model's sample_size is \(model.resolution)")
+        }
+        self.model = model
+        self.dataset = dataset
+        self.config = config
+        self.runDirectory = URL(fileURLWithPath: runDirectory)
+        self.captionSource = CaptionSource(name: config.captions) ?? .dataset
+        if config.objective.needsReference {
+            var rng = RNG(seed: 0)
+            let ref = try UNet2DConditionModel(config: model.unet.config, rng: &rng)
+            try ref.copyParameters(from: model.unet)
+            ref.setRequiresGrad(false)
+            reference = ref
+        } else {
+            reference = nil
+        }
+    }
+
+    var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint").path }
+    var metricsPath: String { runDirectory.appendingPathComponent("metrics.jsonl").path }
+    public var modelPath: String { runDirectory.appendingPathComponent("model").path }
+    public var curvesPath: String { runDirectory.appendingPathComponent("curves.png").path }
+
+    /// Trains to `config.steps`, resuming from a checkpoint when there is one, then writes `model/` and
+    /// `curves.png`. Returns false when interrupted (a checkpoint was saved first).
+    @discardableResult
+    public func run(card: (_ last: Metrics?, _ seconds: Double) -> String) throws -> Bool {
+        model.textEncoder.setRequiresGrad(false)
+        model.unet.setRequiresGrad(true)
+        let trainable = model.unet.namedParameters().map { (TextToImageModel.unetPrefix + $0.0, $0.1) }
+        let optimizer = AdamW(namedParameters: trainable,
+                              hyperparameters: .init(lr: config.learningRate, weightDecay: config.weightDecay))
+        let ema = config.emaDecay > 0 ? EMA(module: model.unet, configuration: .init(decay: config.emaDecay)) : nil
+        let schedule = try LRSchedule(name: config.lrSchedule, baseLR: config.learningRate,
+                                      warmupSteps: config.warmupSteps, totalSteps: config.steps)
+        var rngs: [String: RNG] = [
+            "noise": RNG(seed: config.seed, stream: 11), "timesteps": RNG(seed: config.seed, stream: 12),
+            "dropout": RNG(seed: config.seed, stream: 13), "captions": RNG(seed: config.seed, stream: 14),
+        ]
+        var step = 0
+        var position = LoaderPosition.start
+        if FileManager.default.fileExists(atPath: checkpointPath + "/state.json") {
+            let ckpt = try TrainingCheckpoint<RunState>.load(from: checkpointPath)
+            var mine = config, theirs = ckpt.training.config
+            mine.steps = 0; theirs.steps = 0
+            guard mine == theirs else {
+                throw PreferenceTrainingError.resumeMismatch("\(checkpointPath) was written with different settings; resume with the same flags (see \(runDirectory.path)/config.json) or choose a new --out")
+            }
+            try ckpt.restore(model: model.unet, optimizer: nil, ema: ema)
+            try optimizer.load(state: Self.prefixed(ckpt.optimizer), source: checkpointPath)
+            rngs = ckpt.rngs
+            step = ckpt.step
+            position = ckpt.training.loader
+            try MetricsFile.truncate(metricsPath, after: step, as: Metrics.self)
+            print("resuming \(runDirectory.path) from step \(step)")
+        } else {
+            try AtomicFile.write(JSONFormat.pretty.encode(config), to: runDirectory.appendingPathComponent("config.json").path)
+            try? FileManager.default.removeItem(atPath: metricsPath)
+        }
+        let loader = try PairLoader(dataset: dataset, batchSize: config.batchSize, seed: config.seed,
+                                    flip: config.flip, position: position)
+
+        let save = { (at: Int) in
+            try TrainingCheckpoint(step: at, model: self.model.unet.stateDict().mapValues { $0.copy() },
+                                   optimizer: Self.unprefixed(optimizer.state()), ema: ema?.state(), rngs: rngs,
+                                   schedule: schedule,
+                                   training: RunState(config: self.config, loader: loader.position, dataset: self.dataset.file))
+                .save(to: self.checkpointPath)
+        }
+        let interrupt = InterruptFlag.shared
+        var progress = ProgressLine(total: config.steps, label: config.objective.rawValue, startStep: step)
+        let start = Date()
+        var last: Metrics?
+        let params = trainable.map(\.1)
+        while step < config.steps {
+            if interrupt.isRaised {
+                try save(step)
+                print("saved \(checkpointPath) at step \(step); run the same command again to resume")
+                return false
+            }
+            optimizer.zeroGrad()
+            var sums = MetricSums()
+            for _ in 0..<config.gradientAccumulation {
+                let batch = try loader.next()
+                try microStep(batch, rngs: &rngs, sums: &sums)
+            }
+            let norm = clipGradNorm(params, maxNorm: Float(config.maxGradNorm))
+            optimizer.lr = schedule.lr(at: step)
+            optimizer.step()
+            try ema?.update(from: model.unet)
+            step += 1
+
+            let m = sums.metrics(step: step, lr: optimizer.lr, gradNorm: Double(norm), seconds: Date().timeIntervalSince(start))
+            guard m.loss.isFinite else { throw PreferenceTrainingError.diverged(step: step, loss: m.loss) }
+            try JSONLines.append(m, to: metricsPath)
+            last = m
+            var shown: [(String, Double)] = [("loss", m.loss)]
+            if let a = m.implicitAccuracy { shown.append(("acc", a)) }
+            if let margin = m.marginLoss { shown.append(("margin", margin)) }
+            shown.append(("Lw", m.policyWin))
+            if let l = m.policyLose { shown.append(("Ll", l)) }
+            shown.append(("lr", m.lr))
+            progress.update(step: step, values: shown)
+            if step % config.checkpointEvery == 0 || step == config.steps { try save(step) }
+        }
+        let text = card(last, Date().timeIntervalSince(start))
+        if let ema {
+            try ema.withAveragedWeights(in: model.unet) { try model.save(to: modelPath, card: text) }
+        } else {
+            try model.save(to: modelPath, card: text)
+        }
+        try TrainingCurves.write(metricsPath: metricsPath, objective: config.objective, to: curvesPath)
+        return true
+    }
+
+    /// Forward and backward of one micro-batch; the loss is scaled by 1/accumulation.
+    func microStep(_ batch: PairBatch, rngs: inout [String: RNG], sums: inout MetricSums) throws {
+        let b = batch.size, r = batch.resolution
+        let objective = config.objective
+        // Conditioning: the pair's prompt for both images, or (DCPO) one caption per image; dropped to "" per pair.
+        var winText = batch.prompts, loseText = batch.prompts
+        if objective == .dcpo {
+            for i in 0..<b {
+                (winText[i], loseText[i]) = try captionSource.captions(
+                    prompt: batch.prompts[i], winnerCaption: batch.winnerCaptions[i], loserCaption: batch.loserCaptions[i],
+                    line: batch.lines[i], rng: &rngs["captions"]!)
+            }
+        }
+        for i in 0..<b where rngs["dropout"]!.nextBool(probability: config.effectivePromptDropout) {
+            winText[i] = ""; loseText[i] = ""
+        }
+        let rows = objective.usesLosers ? 2 * b : b
+        let context = try GradMode.withoutGrad { try model.encode(objective.usesLosers ? winText + loseText : winText) }
+
+        // One ε and one t per pair, shared by its two images.
+        let pairNoise = Tensor.randn([b, 3, r, r], rng: &rngs["noise"]!)
+        let pairT = (0..<b).map { _ in rngs["timesteps"]!.nextInt(below: model.schedule.trainTimesteps) }
+        let noise = objective.usesLosers ? concat([pairNoise, pairNoise], axis: 0) : pairNoise
+        let t = objective.usesLosers ? pairT + pairT : pairT
+        let images = objective.usesLosers ? batch.winners + batch.losers : batch.winners
+        let x0 = Tensor(shape: [rows, 3, r, r], data: images)
+        let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
+        let tf = t.map(Float.init)
+
+        let prediction = try model.unet(xt, timesteps: tf, context: context)
+        let losses = mseLossPerSample(prediction: prediction, target: noise)
+        let scale = 1 / Float(config.gradientAccumulation)
+        let beta = Float(config.effectiveBeta)
+
+        switch objective {
+        case .sft:
+            let loss = mean(losses)
+            (loss * scale).backward()
+            sums.add(loss: Double(loss.item()), win: losses.toArray(), lose: [])
+        case .mapo:
+            let parts = split(losses, sizes: [b, b], axis: 0)
+            let out = MaPOLoss.loss(win: parts[0], lose: parts[1], beta: beta)
+            (out.loss * scale).backward()
+            sums.add(loss: Double(out.loss.item()), win: parts[0].toArray(), lose: parts[1].toArray())
+            sums.addMaPO(win: out.winScore, lose: out.loseScore, margin: out.marginLoss)
+        case .dpo, .dcpo:
+            guard let reference else { preconditionFailure("DPO without a reference network") }
+            let refLosses = try GradMode.withoutGrad {
+                mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: noise).toArray()
+            }
+            let parts = split(losses, sizes: [b, b], axis: 0)
+            let out = DiffusionDPOLoss.loss(policyWin: parts[0], policyLose: parts[1],
+                                            referenceWin: Array(refLosses[0..<b]), referenceLose: Array(refLosses[b..<(2 * b)]),
+                                            beta: beta)
+            (out.loss * scale).backward()
+            sums.add(loss: Double(out.loss.item()), win: parts[0].toArray(), lose: parts[1].toArray())
+            sums.addDPO(refWin: Array(refLosses[0..<b]), refLose: Array(refLosses[b..<(2 * b)]), inside: out.inside)
+        }
+    }
+
+    /// The optimizer's parameter names carry the model's `unet.` prefix; checkpoints store the U-Net's own names.
+    static func unprefixed(_ s: AdamW.State) -> AdamW.State {
+        func strip<V>(_ d: [String: V]) -> [String: V] {
+            Dictionary(uniqueKeysWithValues: d.map { (String($0.key.dropFirst(TextToImageModel.unetPrefix.count)), $0.value) })
+        }
+        return AdamW.State(hyperparameters: s.hyperparameters, steps: strip(s.steps), expAvg: strip(s.expAvg), expAvgSq: strip(s.expAvgSq))
+    }
+
+    static func prefixed(_ s: AdamW.State) -> AdamW.State {
+        func add<V>(_ d: [String: V]) -> [String: V] {
+            Dictionary(uniqueKeysWithValues: d.map { (TextToImageModel.unetPrefix + $0.key, $0.value) })
+        }
+        return AdamW.State(hyperparameters: s.hyperparameters, steps: add(s.steps), expAvg: add(s.expAvg), expAvgSq: add(s.expAvgSq))
+    }
+}
+
+/// Running sums over the micro-batches of one optimizer step.
+struct MetricSums {
+    var loss = 0.0, micro = 0
+    var win: [Float] = [], lose: [Float] = [], refWin: [Float] = [], refLose: [Float] = []
+    var inside: [Double] = []
+    var winScore = 0.0, loseScore = 0.0, margin = 0.0, mapoCount = 0
+
+    mutating func add(loss: Double, win: [Float], lose: [Float]) {
+        self.loss += loss; micro += 1
+        self.win += win; self.lose += lose
+    }
+    mutating func addDPO(refWin: [Float], refLose: [Float], inside: [Double]) {
+        self.refWin += refWin; self.refLose += refLose; self.inside += inside
+    }
+    mutating func addMaPO(win: Double, lose: Double, margin: Double) {
+        winScore += win; loseScore += lose; self.margin += margin; mapoCount += 1
+    }
+
+    static func average(_ v: [Float]) -> Double { v.isEmpty ? .nan : v.reduce(0.0) { $0 + Double($1) } / Double(v.count) }
+
+    func metrics(step: Int, lr: Double, gradNorm: Double, seconds: Double) -> PreferenceTrainer.Metrics {
+        PreferenceTrainer.Metrics(
+            step: step, loss: loss / Double(max(micro, 1)), lr: lr, gradNorm: gradNorm, seconds: seconds,
+            policyWin: Self.average(win), policyLose: lose.isEmpty ? nil : Self.average(lose),
+            referenceWin: refWin.isEmpty ? nil : Self.average(refWin),
+            referenceLose: refLose.isEmpty ? nil : Self.average(refLose),
+            implicitAccuracy: inside.isEmpty ? nil : Double(inside.filter { $0 > 0 }.count) / Double(inside.count),
+            winScore: mapoCount > 0 ? winScore / Double(mapoCount) : nil,
+            loseScore: mapoCount > 0 ? loseScore / Double(mapoCount) : nil,
+            marginLoss: mapoCount > 0 ? margin / Double(mapoCount) : nil)
+    }
+}

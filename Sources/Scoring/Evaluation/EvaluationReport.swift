@@ -1,0 +1,66 @@
+import Files
+import Foundation
+import NN
+
+/// The outcome of an evaluation: win rate with its interval, median scores, Shapes correctness rates.
+public struct EvaluationReport: Codable, Sendable {
+    public var nameA: String, nameB: String
+    public var scorer: String, unit: String
+    public var settings: Evaluator.Settings
+    public var prompts: Int
+    public var winRate: WinRate
+    public var medianScoreA: Double, medianScoreB: Double
+    public var correctnessA: CorrectnessRates?, correctnessB: CorrectnessRates?
+
+    public init(nameA: String, nameB: String, scorer: String, unit: String, settings: Evaluator.Settings,
+                records: [Evaluator.Record]) {
+        self.nameA = nameA; self.nameB = nameB
+        self.scorer = scorer; self.unit = unit
+        self.settings = settings
+        prompts = Set(records.map(\.promptIndex)).count
+        winRate = WinRate(comparisons: records.map { .init(prompt: "\($0.promptIndex)", scoreA: $0.scoreA, scoreB: $0.scoreB) },
+                          bootstrapRounds: settings.bootstrapRounds, seed: settings.baseSeed)
+        medianScoreA = WinRate.median(records.map(\.scoreA))
+        medianScoreB = WinRate.median(records.map(\.scoreB))
+        let ca = records.compactMap(\.correctA), cb = records.compactMap(\.correctB)
+        correctnessA = ca.isEmpty ? nil : CorrectnessRates(ca)
+        correctnessB = cb.isEmpty ? nil : CorrectnessRates(cb)
+    }
+
+    /// "A beats B 64.1% [58.2, 69.9] …" — the terminal headline.
+    public var headline: String {
+        "\(nameA) vs \(nameB): win rate \(winRate.summary) by \(scorer); median score \(String(format: "%.3f", medianScoreA)) vs \(String(format: "%.3f", medianScoreB))"
+    }
+
+    public var markdown: String {
+        var s = """
+        # Evaluation: \(nameA) vs \(nameB)
+
+        | | |
+        |---|---|
+        | scorer | \(scorer) |
+        | score unit | \(unit) |
+        | prompts × seeds | \(prompts) × \(settings.seeds) (same initial noise for both models) |
+        | sampler | \(settings.generation.sampler.rawValue), \(settings.generation.steps) steps, guidance \(settings.generation.guidance) |
+        | **win rate of \(nameA)** | **\(String(format: "%.1f%%", 100 * winRate.rate))**, 95% CI [\(String(format: "%.1f", 100 * winRate.lower)), \(String(format: "%.1f", 100 * winRate.upper))] (bootstrap over prompts, \(winRate.bootstrapRounds) rounds) |
+        | wins / losses / ties | \(winRate.wins) / \(winRate.losses) / \(winRate.ties) |
+        | median score | \(nameA) \(String(format: "%.3f", medianScoreA)), \(nameB) \(String(format: "%.3f", medianScoreB)) |
+
+        """
+        if let a = correctnessA, let b = correctnessB {
+            s += "\nShapes correctness (oracle, shapes-world.md §4):\n\n| model | shape | colour | background | size | position |\n|---|---|---|---|---|---|\n"
+            func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", 100 * $0) } ?? "n/a" }
+            for (n, c) in [(nameA, a), (nameB, b)] {
+                s += "| \(n) | \(pct(c.shape)) | \(pct(c.colour)) | \(pct(c.background)) | \(pct(c.size)) | \(pct(c.position)) |\n"
+            }
+        }
+        s += "\nA/B pairs: grid.png (seed 0 of the first prompts). Per comparison: comparisons.jsonl.\n"
+        return s
+    }
+
+    public func write(to directory: String) throws {
+        let dir = URL(fileURLWithPath: directory)
+        try AtomicFile.write(JSONFormat.pretty.encode(self), to: dir.appendingPathComponent("report.json").path)
+        try AtomicFile.write(markdown, to: dir.appendingPathComponent("report.md").path)
+    }
+}

@@ -1,0 +1,91 @@
+import Autograd
+import Kernels
+import NN
+
+/// The scorer's image tower (`vision_model.` in the state dict): a conv/GroupNorm/SiLU stem at full
+/// resolution, stride-2 stages, a global average pool and a final LayerNorm (CLIP's `post_layernorm`).
+///
+///     embeddings.conv, embeddings.norm         3(+2 coords) → stem, 3×3 stride 1
+///     stages.i.downsample, .downsample_norm    3×3 stride 2
+///     stages.i.conv, .norm                     3×3 stride 1, added back (residual)
+///     post_layernorm                           on the pooled [N, hidden] feature
+public final class ImageEncoder: Module {
+    public let config: ImageEncoderConfig
+    let stemConv: Conv2d
+    let stemNorm: GroupNorm
+    let stages: [ImageEncoderStage]
+    let postLayerNorm: LayerNorm
+
+    public init(config: ImageEncoderConfig, rng: inout RNG) {
+        self.config = config
+        let inputs = config.numChannels + (config.coordinateChannels ? 2 : 0)
+        stemConv = Conv2d(inputs, config.stemChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
+        stemNorm = GroupNorm(groups: config.normGroups, channels: config.stemChannels)
+        var stages: [ImageEncoderStage] = []
+        var channels = config.stemChannels
+        for out in config.stageChannels {
+            stages.append(ImageEncoderStage(channels, out, groups: config.normGroups, rng: &rng))
+            channels = out
+        }
+        self.stages = stages
+        postLayerNorm = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
+    }
+
+    public var children: [(String, any Module)] {
+        [("embeddings.conv", stemConv), ("embeddings.norm", stemNorm)]
+            + stages.enumerated().map { ("stages.\($0.offset)", $0.element) }
+            + [("post_layernorm", postLayerNorm)]
+    }
+
+    /// [N, 3, S, S] pixels in [−1, 1] → [N, hidden].
+    public func callAsFunction(_ pixels: Tensor) -> Tensor {
+        var x = pixels
+        if config.coordinateChannels { x = concat([pixels, Self.coordinates(batch: pixels.shape[0], size: pixels.shape[2])], axis: 1) }
+        var h = silu(stemNorm(stemConv(x)))
+        for stage in stages { h = stage(h) }
+        let (n, c) = (h.shape[0], h.shape[1])
+        let pooled = mean(h.reshaped([n, c, h.shape[2] * h.shape[3]]), axis: 2)
+        return postLayerNorm(pooled)
+    }
+
+    /// [N, 2, S, S]: x then y of each pixel centre, from −1 (left/top) to 1 (right/bottom).
+    static func coordinates(batch: Int, size: Int) -> Tensor {
+        let plane = size * size
+        let t = Tensor.uninitialized([batch, 2, size, size])
+        let step: Float = size > 1 ? 2 / Float(size - 1) : 0
+        for n in 0..<batch {
+            let base = t.data + n * 2 * plane
+            for y in 0..<size {
+                for x in 0..<size {
+                    base[y * size + x] = -1 + step * Float(x)
+                    base[plane + y * size + x] = -1 + step * Float(y)
+                }
+            }
+        }
+        return t
+    }
+}
+
+/// One stride-2 stage: downsample conv → GroupNorm → SiLU, then a residual conv → GroupNorm → SiLU.
+final class ImageEncoderStage: Module {
+    let downsample: Conv2d
+    let downsampleNorm: GroupNorm
+    let conv: Conv2d
+    let norm: GroupNorm
+
+    init(_ inChannels: Int, _ outChannels: Int, groups: Int, rng: inout RNG) {
+        downsample = Conv2d(inChannels, outChannels, kernelSize: 3, stride: 2, padding: 1, rng: &rng)
+        downsampleNorm = GroupNorm(groups: groups, channels: outChannels)
+        conv = Conv2d(outChannels, outChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
+        norm = GroupNorm(groups: groups, channels: outChannels)
+    }
+
+    var children: [(String, any Module)] {
+        [("downsample", downsample), ("downsample_norm", downsampleNorm), ("conv", conv), ("norm", norm)]
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = silu(downsampleNorm(downsample(x)))
+        return h + silu(norm(conv(h)))
+    }
+}

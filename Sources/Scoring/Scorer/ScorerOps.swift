@@ -1,0 +1,52 @@
+import Autograd
+import Kernels
+
+// The differentiable ops of the preference scorer that the shared op set lacks (kernels in
+// ScorerKernels.swift). Same contract as Autograd/Ops: allocate, run the forward kernel, record backward.
+
+/// Each row of the last dimension divided by its L2 norm (clamped below by `eps`), as
+/// `torch.nn.functional.normalize(x, dim=-1, eps=eps)`: CLIP's unit embeddings.
+public func l2Normalize(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
+    precondition(x.rank >= 1, "l2Normalize needs at least one dimension, got shape \(x.shape)")
+    let cols = x.shape[x.rank - 1]
+    let rows = cols == 0 ? 0 : x.count / cols
+    let out = Tensor.uninitialized(x.shape)
+    let norms = Tensor.uninitialized([rows])
+    ScorerKernels.l2NormalizeForward(x.data, out.data, norms: norms.data, rows: rows, cols: cols, eps: eps)
+    let y = out.storage
+    return Tensor.record(out, [x]) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        ScorerKernels.l2NormalizeBackward(y.pointer, norms: norms.data, g.data, dx.data, rows: rows, cols: cols, eps: eps)
+        return [dx]
+    }
+}
+
+/// `x[b, indices[b], :]` for x [B, L, D] → [B, D] (transformers' CLIP pooling at the EOS position).
+public func gatherRows(_ x: Tensor, indices: [Int]) -> Tensor {
+    precondition(x.rank == 3, "gatherRows: input must be [B, L, D], got shape \(x.shape)")
+    let (b, l, d) = (x.shape[0], x.shape[1], x.shape[2])
+    precondition(indices.count == b, "gatherRows: \(indices.count) indices for a batch of \(b)")
+    precondition(indices.allSatisfy { $0 >= 0 && $0 < l }, "gatherRows: an index is outside 0..<\(l): \(indices)")
+    let out = Tensor.uninitialized([b, d])
+    indices.withUnsafeBufferPointer { p in
+        ScorerKernels.gatherRowsForward(x.data, indices: p.baseAddress!, out.data, batch: b, length: l, dim: d)
+    }
+    return Tensor.record(out, [x]) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        indices.withUnsafeBufferPointer { p in
+            ScorerKernels.gatherRowsBackward(g.data, indices: p.baseAddress!, dx.data, batch: b, length: l, dim: d)
+        }
+        return [dx]
+    }
+}
+
+/// min(x, bound) elementwise, as `torch.clamp(x, max=bound)` (gradient 0 above the bound).
+public func clampMax(_ x: Tensor, _ bound: Float) -> Tensor {
+    let out = Tensor.uninitialized(x.shape)
+    ScorerKernels.clampMaxForward(x.data, out.data, count: x.count, bound: bound)
+    return Tensor.record(out, [x]) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        ScorerKernels.clampMaxBackward(x.data, g.data, dx.data, count: x.count, bound: bound)
+        return [dx]
+    }
+}

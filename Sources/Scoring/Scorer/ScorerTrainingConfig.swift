@@ -1,0 +1,51 @@
+import Diffusion
+import NN
+
+/// Every knob of `t2ialign scorer train`, recorded as the run's config.json and in its checkpoint, so a run
+/// is reproducible and resumes only with the same settings (the step budget may grow).
+public struct ScorerTrainingConfig: Codable, Sendable, Equatable {
+    public var steps = 3000
+    /// Pairs per step (the image tower sees twice as many images).
+    public var batchSize = 64
+    public var learningRate = 1e-3
+    /// constant, constant_with_warmup, linear or cosine (diffusers' names).
+    public var lrSchedule = "cosine"
+    public var warmupSteps = 100
+    public var weightDecay = 0.01
+    public var maxGradNorm = 1.0
+    /// EMA of the weights that are saved (0 = off: the raw weights are saved).
+    public var emaDecay = 0.0
+    public var seed: UInt64 = 0
+    public var checkpointEvery = 250
+    /// Train only on pairs judged by these users (nil: every user). Default: the population user 0.
+    public var users: [Int]? = [0]
+    /// Random horizontal flips of both images of a pair, with "left" and "right" swapped in its prompt so
+    /// position words stay true.
+    public var flip = true
+    /// The scorer's architecture (a new scorer is drawn from `seed`).
+    public var model = PreferenceScorerConfig()
+
+    public init() {}
+
+    public func validate() throws {
+        func bad(_ flag: String, _ why: String) -> TrainingConfigError { .invalid(flag: flag, reason: why) }
+        guard steps > 0 else { throw bad("--steps", "must be positive") }
+        guard batchSize > 0 else { throw bad("--batch-size", "must be positive") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("--lr", "must be a positive number") }
+        guard warmupSteps >= 0 else { throw bad("--warmup", "must not be negative") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw bad("--weight-decay", "must not be negative") }
+        guard maxGradNorm > 0, maxGradNorm.isFinite else { throw bad("--max-grad-norm", "must be positive") }
+        guard (0..<1).contains(emaDecay) else { throw bad("--ema-decay", "must be in [0, 1); 0 disables the EMA") }
+        guard checkpointEvery > 0 else { throw bad("--checkpoint-every", "must be positive") }
+        if let users, users.isEmpty { throw bad("--users", "names no user; give ids such as 0 or 3,7, or 'all'") }
+        _ = try LRSchedule(name: lrSchedule, baseLR: learningRate, warmupSteps: warmupSteps, totalSteps: steps)
+        try model.validate()
+    }
+
+    /// The settings that must match to resume (the step budget may be extended).
+    var withoutSteps: ScorerTrainingConfig {
+        var c = self
+        c.steps = 0
+        return c
+    }
+}
