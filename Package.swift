@@ -8,7 +8,7 @@ import PackageDescription
 /// Numeric targets are always optimised (debug SIMD code is ~500× slower) and use the build machine's
 /// vector units (the package is built from source where it runs).
 let numeric: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-target-cpu", "native", "-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(["-O", "-target-cpu", "native", "-enforce-exclusivity=unchecked", "-Xcc", "-fno-math-errno"]),
 ]
 
 let package = Package(
@@ -53,12 +53,13 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "Kernels", "Files"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
-        .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Autograd", "Kernels"]),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Diffusion", "Datasets", "NN", "Autograd", "Kernels", "Files", "ImageIO"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Datasets", "ShapesWorld", "Diffusion", "NN", "Autograd",
+                                                        "Kernels", "ImageIO", "Files"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
     ]
 )

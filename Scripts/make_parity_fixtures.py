@@ -141,7 +141,9 @@ def main():
     save_file(contig(io), os.path.join(OUT, "parity_io.safetensors"),
               metadata={"loss": "mean(eps ** 2)", "prompts": json.dumps(prompts), "torch": torch.__version__})
     with open(os.path.join(OUT, "parity_unet_config.json"), "w") as f:
-        json.dump(dict(unet.config), f, indent=2, sort_keys=True)
+        config = dict(unet.config)
+        config["_use_default_values"] = sorted(config.get("_use_default_values", []))  # a set: fix the order
+        json.dump(config, f, indent=2, sort_keys=True)
     text.config.to_json_file(os.path.join(OUT, "parity_text_config.json"))
     with open(os.path.join(OUT, "parity_tokenizer.json"), "w") as f:
         json.dump(tokenizer_cases(), f, ensure_ascii=False)

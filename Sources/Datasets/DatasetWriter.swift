@@ -50,7 +50,7 @@ public final class DatasetWriter: @unchecked Sendable {
         self.metadata = metadata
         self.existing = existing
         encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let manifestPath = (directory as NSString).appendingPathComponent(DatasetManifest.fileName)
         if FileManager.default.fileExists(atPath: manifestPath) {
             // Only ever replace or extend a directory that holds one of our datasets.

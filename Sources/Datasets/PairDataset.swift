@@ -24,11 +24,13 @@ public struct PairDatasetOptions: Sendable, Equatable {
     /// Only pairs judged by these users (nil: every user); other users' rows are skipped and counted.
     public var users: Set<Int>?
 
-    public init(keepTies: Bool = false, lenient: Bool = false, imageCheck: ImageCheck = .exists, resolution: Int? = nil) {
+    public init(keepTies: Bool = false, lenient: Bool = false, imageCheck: ImageCheck = .exists, resolution: Int? = nil,
+                users: Set<Int>? = nil) {
         self.keepTies = keepTies
         self.lenient = lenient
         self.imageCheck = imageCheck
         self.resolution = resolution
+        self.users = users
     }
 }
 

@@ -29,8 +29,8 @@ public struct Conv2dShape: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How a convolution's GEMMs are cut up. im2col columns of `group` samples sit side by side so one
-/// GEMM covers them (wide GEMMs run faster, small maps need this); groups then run either one per core
-/// with single-threaded BLAS (`perCore`) or one after another with BLAS on every core.
+/// GEMM covers them (wider GEMMs, fewer calls); groups then run either one per core with
+/// single-threaded BLAS (`perCore`) or one after another, each GEMM split over the cores.
 public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var group: Int
     public var perCore: Bool
@@ -40,20 +40,16 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
         self.perCore = perCore
     }
 
-    /// The measured choice for `shape` (`t2ialign bench kernels --sweep`): samples are spread over the
-    /// cores, one GEMM per sample; only maps smaller than ~128 pixels put several samples in one GEMM
-    /// (wider GEMMs were not faster at U-Net sizes, and the extra gather/scatter copies cost 5–15 %).
-    /// The im2col buffer is capped at 4 M floats (16 MB) per worker.
+    /// The measured choice (`t2ialign bench kernels --sweep --cpu-time`, T2I_THREADS=1): one GEMM per
+    /// sample, samples spread over the cores. Putting 2–16 samples in one wider GEMM was slower or equal
+    /// at every U-Net size (32×32 down to 8×8 maps, 32–192 channels): OpenBLAS is already efficient at
+    /// 64+ columns, and the gather/scatter copies cost 5–30 %. A 1×1 stride-1 convolution then runs
+    /// directly on the input, with no im2col copy at all.
     public static func automatic(for shape: Conv2dShape) -> ConvolutionPlan {
-        let cols = max(1, shape.outPlane)
-        var g = max(1, 128 / cols)
-        g = min(g, max(1, (1 << 22) / max(1, shape.patch * cols)))
-        let workers = min(Threading.cores, max(1, shape.batch))
-        g = min(g, max(1, shape.batch / workers))
-        return ConvolutionPlan(group: g, perCore: true)
+        ConvolutionPlan(group: 1, perCore: true)
     }
 
-    public var description: String { "group \(group), \(perCore ? "per core" : "shared BLAS")" }
+    public var description: String { "group \(group), \(perCore ? "per core" : "split GEMMs")" }
 }
 
 /// conv2d forward and backward by im2col + `BLAS.sgemm` (weights [Cout, Cin, kh, kw], torch layout).
@@ -71,6 +67,8 @@ public enum ConvolutionKernels {
 
     /// Writes the im2col rows of `channels` for one sample: col[(c·kh + i)·kw + j, oh·Wo + ow] =
     /// x[c, oh·s + i − p, ow·s + j − p] (0 outside the image); `ld` is the row stride of `col`.
+    /// (Splitting rows into stride phases, or SIMD `evenHalf` gathers, measured slower for stride 2 at
+    /// U-Net sizes than these plain loops: the rows are only 8–16 outputs long.)
     public static func im2col(_ x: UnsafePointer<Float>, _ s: Conv2dShape, channels: Range<Int>,
                               _ col: UnsafeMutablePointer<Float>, ld: Int) {
         let wo = s.outWidth, ho = s.outHeight
@@ -139,8 +137,8 @@ public enum ConvolutionKernels {
     }
 
     /// Runs `body(groupIndex, worker, parallelInside)` for every group of `plan.group` samples: on one
-    /// worker per core with BLAS at one thread, or in order with BLAS on every core (then the copies
-    /// inside a group may use the cores themselves: `parallelInside`). Groups are dealt to workers
+    /// worker per core with BLAS at one thread, or in order with each GEMM split over the cores (then
+    /// the copies inside a group use the cores too: `parallelInside`). Groups are dealt to workers
     /// statically, not claimed dynamically, so each worker's partial weight gradient sums the same
     /// samples in the same order on every run: results are reproducible for a given core count.
     static func schedule(_ s: Conv2dShape, _ plan: ConvolutionPlan, _ body: (Int, Int, Bool) -> Void) {
@@ -179,6 +177,21 @@ public enum ConvolutionKernels {
         }
     }
 
+    /// A GEMM of one group: single-threaded BLAS inside a per-core worker; split over the cores by
+    /// `MatrixMultiplyKernels.gemm` when the group runs alone (`parallel`), never with OpenBLAS threads.
+    @inline(__always)
+    static func gemm(_ parallel: Bool, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if parallel {
+            MatrixMultiplyKernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                       beta: beta, c: c, ldc: ldc)
+        } else {
+            BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+        }
+    }
+
     // MARK: Forward
 
     /// out [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], weight [Cout, Cin, kh, kw]) + bias [Cout].
@@ -209,7 +222,7 @@ public enum ConvolutionKernels {
             if gn == 1, let bias {
                 for o in 0..<cout { (c + o * P).initialize(repeating: bias[o], count: P) }
             }
-            BLAS.sgemm(m: cout, n: width, k: K, a: weight, lda: K, b: b, ldb: width,
+            gemm(inside, m: cout, n: width, k: K, a: weight, lda: K, b: b, ldb: width,
                        beta: gn == 1 && bias != nil ? 1 : 0, c: c, ldc: width)
             if gn > 1 {
                 // [Cout, gn·P] → gn samples of [Cout, P], adding the bias on the way.
@@ -275,17 +288,17 @@ public enum ConvolutionKernels {
                         b = UnsafePointer(col)
                     }
                     let acc = w == 0 ? dWeight : partials[w].pointer
-                    BLAS.sgemm(transB: true, m: cout, n: K, k: width, a: gm, lda: width, b: b, ldb: width,
+                    gemm(inside, transB: true, m: cout, n: K, k: width, a: gm, lda: width, b: b, ldb: width,
                                beta: startedPtr[w] ? 1 : 0, c: acc, ldc: K)
                     startedPtr[w] = true
                 }
                 if let dx {
                     if direct {
-                        BLAS.sgemm(transA: true, m: K, n: P, k: cout, a: weight, lda: K, b: gm, ldb: P,
+                        gemm(inside, transA: true, m: K, n: P, k: cout, a: weight, lda: K, b: gm, ldb: P,
                                    c: dx + n0 * inSize, ldc: P)
                     } else {
                         let dcol = dcols[w].pointer
-                        BLAS.sgemm(transA: true, m: K, n: width, k: cout, a: weight, lda: K, b: gm, ldb: width,
+                        gemm(inside, transA: true, m: K, n: width, k: cout, a: weight, lda: K, b: gm, ldb: width,
                                    c: dcol, ldc: width)
                         eachSample(gn, channels: s.inChannels, parallel: inside) { k, ch in
                             col2im(dcol + k * P, ld: width, s, channels: ch, dx + (n0 + k) * inSize)

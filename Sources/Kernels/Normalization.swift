@@ -84,11 +84,14 @@ public enum NormalizationKernels {
         @inline(__always) func callAsFunction(_ x: V) -> V { shift.addingProduct(x, scale) }
     }
 
-    /// a·x + b·y + c
-    struct Affine2: VectorFunction2 {
-        let a: V, b: V, c: V
-        init(_ a: Float, _ b: Float, _ c: Float) { self.a = V(repeating: a); self.b = V(repeating: b); self.c = V(repeating: c) }
-        @inline(__always) func callAsFunction(_ x: V, _ y: V) -> V { c.addingProduct(a, x).addingProduct(b, y) }
+    /// dx = a·dy + b·(x − mean) + c (a = rstd·w, b = −rstd²·meanB, c = −rstd·meanA); centring x first
+    /// keeps a large mean from cancelling.
+    struct GroupNormInputGradient: VectorFunction2 {
+        let a: V, b: V, mean: V, c: V
+        init(_ a: Float, _ b: Float, _ mean: Float, _ c: Float) {
+            self.a = V(repeating: a); self.b = V(repeating: b); self.mean = V(repeating: mean); self.c = V(repeating: c)
+        }
+        @inline(__always) func callAsFunction(_ dy: V, _ x: V) -> V { c.addingProduct(a, dy).addingProduct(b, x - mean) }
     }
 
     /// x̂ = (x − mean)·rstd
@@ -175,13 +178,11 @@ public enum NormalizationKernels {
                     b += w * s2 * Double(rs)
                 }
                 let meanA = Float(a / Double(len)), meanB = Float(b / Double(len))
-                // dx = rs·w·dy − rs²·B·x + (rs²·B·m − rs·A)
-                let xCoef = -rs * rs * meanB
-                let constant = rs * rs * meanB * m - rs * meanA
                 for c in 0..<perGroup {
                     let ch = g * perGroup + c
                     let off = base + c * spatial
-                    FastMath.map(0..<spatial, dy + off, x + off, dx + off, Affine2(rs * (weight?[ch] ?? 1), xCoef, constant))
+                    let f = GroupNormInputGradient(rs * (weight?[ch] ?? 1), -rs * rs * meanB, m, -rs * meanA)
+                    FastMath.map(0..<spatial, dy + off, x + off, dx + off, f)
                 }
             }
         }

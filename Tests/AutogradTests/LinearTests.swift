@@ -59,11 +59,11 @@ final class LinearTests: XCTestCase {
         XCTAssertLessThan(r2.maxError, 1e-2, "no bias: \(r2)")
     }
 
-    /// Batched products big enough to take both scheduling paths (per-core and BLAS-threaded) agree
-    /// with one product per batch item.
+    /// Batched products on both scheduling paths (whole products per core; a lone product split over the
+    /// cores) agree with one 2-D product per batch item.
     func testBatchedPathsAgreeWithSingleProducts() {
         var rng = RNG(seed: 14)
-        for (batch, m, k, n) in [(16, 64, 32, 64), (4, 256, 128, 96)] {
+        for (batch, m, k, n) in [(16, 64, 32, 64), (1, 256, 128, 96)] {
             let a = Tensor.randn([batch, m, k], rng: &rng), b = Tensor.randn([batch, k, n], rng: &rng)
             let c = matmul(a, b).toArray()
             for i in [0, batch - 1] {
@@ -71,6 +71,35 @@ final class LinearTests: XCTestCase {
                 let bi = Tensor(shape: [k, n], data: Array(b.toArray()[(i * k * n)..<((i + 1) * k * n)]))
                 let ci = matmul(ai, bi).toArray()
                 for j in 0..<ci.count { XCTAssertEqual(c[i * m * n + j], ci[j], accuracy: 1e-4) }
+            }
+        }
+    }
+    /// Products above the split threshold are cut into per-core blocks of rows (tall C) or columns (wide C);
+    /// forward and both gradients (which use the transposed layouts) must match the definition.
+    func testSplitProductsMatchDefinition() {
+        var rng = RNG(seed: 15)
+        for (m, k, n) in [(301, 200, 50), (20, 300, 701), (3, 5000, 40)] {
+            let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng)
+            a.requiresGrad = true; b.requiresGrad = true
+            let c = matmul(a, b)
+            let g = Tensor.randn([m, n], rng: &rng)
+            c.backward(g)
+            let av = a.toArray(), bv = b.toArray(), cv = c.toArray(), gv = g.toArray()
+            let da = a.grad!.toArray(), db = b.grad!.toArray()
+            for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3), (m - 1, 0), (0, n - 1)] {
+                var e = 0.0
+                for t in 0..<k { e += Double(av[i * k + t]) * Double(bv[t * n + j]) }
+                XCTAssertEqual(Double(cv[i * n + j]), e, accuracy: 1e-3 * max(1, abs(e)), "C[\(i),\(j)] of \(m)×\(k)×\(n)")
+            }
+            for (i, t) in [(0, 0), (m - 1, k - 1), (m / 2, k / 2)] {  // dA = G·Bᵀ
+                var e = 0.0
+                for j in 0..<n { e += Double(gv[i * n + j]) * Double(bv[t * n + j]) }
+                XCTAssertEqual(Double(da[i * k + t]), e, accuracy: 1e-3 * max(1, abs(e)), "dA[\(i),\(t)]")
+            }
+            for (t, j) in [(0, 0), (k - 1, n - 1), (k / 2, n / 2)] {  // dB = Aᵀ·G
+                var e = 0.0
+                for i in 0..<m { e += Double(av[i * k + t]) * Double(gv[i * n + j]) }
+                XCTAssertEqual(Double(db[t * n + j]), e, accuracy: 1e-3 * max(1, abs(e)), "dB[\(t),\(j)]")
             }
         }
     }

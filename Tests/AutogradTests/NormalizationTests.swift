@@ -82,6 +82,10 @@ final class NormalizationTests: XCTestCase {
         XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
         let plain = GradientCheck.run([x]) { groupNorm($0[0], groups: 4) }
         XCTAssertLessThan(plain.maxError, 1e-2, "no affine: \(plain)")
+        // A mean of 50 (the backward centres x before combining terms, so nothing cancels).
+        let shifted = Tensor(shape: x.shape, data: x.toArray().map { $0 + 50 })
+        let s = GradientCheck.run([shifted, w, b]) { groupNorm($0[0], groups: 2, weight: $0[1], bias: $0[2]) }
+        XCTAssertLessThan(s.maxError, 1e-2, "mean 50: \(s)")
     }
 
     /// Groups of 4 × 289 = 1,156 values: the SIMD body, the scalar tail and the Double flush every 1,024.

@@ -76,6 +76,16 @@ final class DatasetFormatTests: TemporaryDirectoryTestCase {
         XCTAssertNoThrow(try JSONEncoder().encode(withTies.report))
     }
 
+    func testUserSelectionSkipsAndCountsOtherUsers() throws {
+        try makeDataset([row(1, label0: 1, user: 10), row(2, label0: 0, user: 11), row(3, label0: 1, user: 12),
+                         row(4, label0: 0.5, user: 10)])
+        let ds = try PairDataset(directory: temp, split: "train", options: .init(users: [10, 12]))
+        XCTAssertEqual(ds.count, 2)
+        XCTAssertEqual(try (0..<2).map { try ds.pair(at: $0).userID }, [10, 12])
+        XCTAssertEqual(ds.report.filtered, [.otherUser: 1, .tie: 1])
+        XCTAssertEqual(ds.report.pairsPerUser, [10: 1, 12: 1])
+    }
+
     func testWinnerFirstSwapsImagesCaptionsAndModels() throws {
         try makeDataset([row(1, label0: 0, caption0: "first caption", caption1: "second caption")])
         let ds = try PairDataset(directory: temp, split: "train")

@@ -219,6 +219,28 @@ final class ParquetImportTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(caption.dataPagesRead, 1)
     }
 
+    /// Random byte corruptions of every variant (a fixed-seed LCG, so failures reproduce): each import
+    /// either succeeds or throws a typed error; a trap would kill the test run.
+    func testRandomCorruptionsNeverCrash() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for iteration in 0..<90 {
+            let shard = Self.shards[iteration % Self.shards.count]
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(shard))))
+            for _ in 0...next(3) { bytes[next(bytes.count)] = UInt8(next(256)) }
+            let file = path("fuzz-\(iteration).parquet")
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            do {
+                try PickAPicImporter.run(shards: [file], output: path("fuzz-out-\(iteration)"), options: .init(lenient: true))
+            } catch {
+                XCTAssertTrue(error is ParquetError || error is DatasetError, "\(shard) #\(iteration): \(error)")
+            }
+        }
+    }
+
     func testSchemaOfStructImageColumns() throws {
         let file = try ParquetFile(path: Fixtures.path("pickapic_plain.parquet"))
         XCTAssertEqual(file.rowCount, 6)

@@ -15,6 +15,11 @@ final class SynthesizerTests: XCTestCase {
         return (directory, try ShapesSynthesizer.synthesize(config, to: directory))
     }
 
+    override class func tearDown() {
+        if case .success(let shared) = shared { try? FileManager.default.removeItem(atPath: shared.directory) }
+        super.tearDown()
+    }
+
     static func temporaryDirectory(_ name: String) -> String {
         let path = NSTemporaryDirectory() + "shapes-synth-\(name)-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: path)

@@ -16,7 +16,10 @@ public enum Inflate {
 
     public static func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int? = nil) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(expectedSize ?? input.count * 4)
+        // Reserve modestly: a corrupt expected size must not allocate gigabytes up front.
+        out.reserveCapacity(min(expectedSize ?? input.count * 4, input.count * 16 + 1024))
+        // DEFLATE expands at most 1032:1; stop early past the expected size instead of growing without bound.
+        let limit = expectedSize ?? (input.count * 1032 + 1024)
         if input.count >= 2, input[0] == 0x1F, input[1] == 0x8B {
             var pos = 0
             while pos < input.count {
@@ -41,7 +44,7 @@ public enum Inflate {
                 guard p <= input.count else { throw Failure(reason: "gzip header is truncated") }
                 let start = out.count
                 var bits = BitReader(input, position: p)
-                try inflate(&bits, into: &out)
+                try inflate(&bits, into: &out, limit: limit)
                 p = bits.bytePosition
                 guard p + 8 <= input.count else { throw Failure(reason: "gzip trailer is truncated") }
                 let crc = UInt32(input[p]) | UInt32(input[p + 1]) << 8 | UInt32(input[p + 2]) << 16 | UInt32(input[p + 3]) << 24
@@ -55,10 +58,10 @@ public enum Inflate {
         } else if input.count >= 2, input[0] & 0x0F == 8, (UInt16(input[0]) << 8 | UInt16(input[1])) % 31 == 0 {
             guard input[1] & 0x20 == 0 else { throw Failure(reason: "zlib streams with a preset dictionary are not supported") }
             var bits = BitReader(input, position: 2)
-            try inflate(&bits, into: &out)
+            try inflate(&bits, into: &out, limit: limit)
         } else {
             var bits = BitReader(input, position: 0)
-            try inflate(&bits, into: &out)
+            try inflate(&bits, into: &out, limit: limit)
         }
         if let expected = expectedSize, out.count != expected {
             throw Failure(reason: "inflated to \(out.count) bytes, expected \(expected)")
@@ -161,34 +164,36 @@ public enum Inflate {
 
     // MARK: Blocks
 
-    static func inflate(_ bits: inout BitReader, into out: inout [UInt8]) throws {
+    static func inflate(_ bits: inout BitReader, into out: inout [UInt8], limit: Int) throws {
         var last = 0
         while last == 0 {
             last = try bits.bits(1)
             switch try bits.bits(2) {
-            case 0: try stored(&bits, into: &out)
+            case 0: try stored(&bits, into: &out, limit: limit)
             case 1:
                 guard let (lit, dist) = fixedCodes else { throw Failure(reason: "fixed Huffman tables unavailable") }
-                try codes(&bits, lit, dist, into: &out)
+                try codes(&bits, lit, dist, into: &out, limit: limit)
             case 2:
                 let (lit, dist) = try dynamicTables(&bits)
-                try codes(&bits, lit, dist, into: &out)
+                try codes(&bits, lit, dist, into: &out, limit: limit)
             default: throw Failure(reason: "invalid deflate block type 3")
             }
         }
     }
 
-    static func stored(_ bits: inout BitReader, into out: inout [UInt8]) throws {
+    static func stored(_ bits: inout BitReader, into out: inout [UInt8], limit: Int) throws {
         bits.alignToByte()
         let len = try bits.bits(16)
         let nlen = try bits.bits(16)
         guard len == (~nlen & 0xFFFF) else { throw Failure(reason: "stored block length check failed") }
+        guard out.count + len <= limit else { throw Failure(reason: "deflate output exceeds the expected \(limit) bytes") }
         // Whole bytes may still sit in the bit buffer.
         for _ in 0..<len { out.append(UInt8(try bits.bits(8))) }
     }
 
-    static func codes(_ bits: inout BitReader, _ lit: Huffman, _ dist: Huffman, into out: inout [UInt8]) throws {
+    static func codes(_ bits: inout BitReader, _ lit: Huffman, _ dist: Huffman, into out: inout [UInt8], limit: Int) throws {
         while true {
+            guard out.count <= limit else { throw Failure(reason: "deflate output exceeds the expected \(limit) bytes") }
             let symbol = try lit.decode(&bits)
             if symbol < 256 {
                 out.append(UInt8(symbol))

@@ -99,6 +99,9 @@ public final class ParquetColumnReader {
                 guard h.encoding == ParquetEncoding.plain.rawValue || h.encoding == ParquetEncoding.plainDictionary.rawValue else {
                     throw unsupported("dictionary page encoding \(encodingName(h.encoding))")
                 }
+                guard h.numValues >= 0, Int(h.numValues) <= Self.maxPageValues else {
+                    throw corrupt("dictionary page declares \(h.numValues) values")
+                }
                 let data = try decompress(body[...], to: Int(header.uncompressedPageSize))
                 dictionary = try data.withUnsafeBytes { raw in
                     var c = ByteCursor(raw, context: (file.path, descriptor.name))
@@ -145,12 +148,13 @@ public final class ParquetColumnReader {
     }
 
     private func decompress(_ body: ArraySlice<UInt8>, to size: Int) throws -> [UInt8] {
+        guard size >= 0 else { throw corrupt("negative uncompressed page size \(size)") }
         let out: [UInt8]
         switch codec {
         case .uncompressed:
             out = Array(body)
         case .snappy:
-            do { out = try body.withUnsafeBytes { try Snappy.decompress($0) } } catch {
+            do { out = try body.withUnsafeBytes { try Snappy.decompress($0, expectedSize: size) } } catch {
                 throw corrupt("snappy page does not decompress (\(error))")
             }
         case .gzip:
@@ -164,9 +168,12 @@ public final class ParquetColumnReader {
         return out
     }
 
+    /// No real page holds this many values; a larger count is corruption, refused before allocating.
+    static let maxPageValues = 1 << 28
+
     private func decodePageV1(_ c: inout ByteCursor, _ h: ParquetDataPageHeader) throws {
         let count = Int(h.numValues)
-        guard count >= 0, count <= remaining else {
+        guard count >= 0, count <= remaining, count <= Self.maxPageValues else {
             throw corrupt("data page declares \(count) values, only \(remaining) remain in the chunk")
         }
         var nonNull = count
@@ -189,7 +196,8 @@ public final class ParquetColumnReader {
     private func decodePageV2(_ body: [UInt8], _ h: ParquetDataPageHeaderV2, uncompressedSize: Int) throws {
         let count = Int(h.numValues)
         let repLength = Int(h.repetitionLevelsByteLength), defLength = Int(h.definitionLevelsByteLength)
-        guard count >= 0, count <= remaining, repLength >= 0, defLength >= 0, repLength + defLength <= body.count else {
+        guard count >= 0, count <= remaining, count <= Self.maxPageValues, repLength >= 0, defLength >= 0,
+              repLength + defLength <= body.count else {
             throw corrupt("data page v2 header is inconsistent (values \(count), level bytes \(repLength)+\(defLength))")
         }
         var nonNull = count - Int(h.numNulls)

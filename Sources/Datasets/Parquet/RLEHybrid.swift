@@ -17,7 +17,7 @@ public enum RLEHybrid {
     static func decode(_ cursor: inout ByteCursor, bitWidth: Int, count: Int) throws -> [Int32] {
         guard bitWidth >= 0, bitWidth <= 32 else { throw cursor.corrupt("RLE bit width \(bitWidth) is larger than 32") }
         var out = [Int32]()
-        out.reserveCapacity(count)
+        out.reserveCapacity(min(count, 1 << 20))
         if bitWidth == 0 {
             // Every value is 0; the runs carry no payload worth reading.
             return [Int32](repeating: 0, count: count)

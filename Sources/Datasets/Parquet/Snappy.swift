@@ -8,7 +8,9 @@ public enum Snappy {
         public var description: String { reason }
     }
 
-    public static func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    /// `expectedSize` (the page header's uncompressed size) is checked against the stream's own length
+    /// header before anything is allocated, so a corrupt header cannot request gigabytes.
+    public static func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int? = nil) throws -> [UInt8] {
         var pos = 0
         func byte() throws -> Int {
             guard pos < input.count else { throw Failure(reason: "snappy data ends early") }
@@ -25,6 +27,11 @@ public enum Snappy {
             shift += 7
             guard shift <= 28 else { throw Failure(reason: "snappy length header is too long") }
         }
+        if let expectedSize, expectedSize != length {
+            throw Failure(reason: "snappy data declares \(length) bytes, the page header \(expectedSize)")
+        }
+        // Snappy expands at most ~21× (a 3-byte copy tag yields 64 bytes): a larger claim is corrupt.
+        guard length <= input.count * 22 + 64 else { throw Failure(reason: "snappy length \(length) is impossible for \(input.count) input bytes") }
         var out = [UInt8](repeating: 0, count: length)
         var o = 0
         try out.withUnsafeMutableBufferPointer { dst in
@@ -69,7 +76,7 @@ public enum Snappy {
         return out
     }
 
-    public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
-        try input.withUnsafeBytes { try decompress($0) }
+    public static func decompress(_ input: [UInt8], expectedSize: Int? = nil) throws -> [UInt8] {
+        try input.withUnsafeBytes { try decompress($0, expectedSize: expectedSize) }
     }
 }

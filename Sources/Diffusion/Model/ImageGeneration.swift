@@ -83,7 +83,7 @@ extension TextToImageModel {
     private func makeScheduler(_ options: GenerationOptions) throws -> any DiffusionScheduler {
         switch options.sampler {
         case .ddim: return try DDIMScheduler(schedule: schedule, config: .init(eta: options.eta))
-        case .ddpm: return try DDPMScheduler(schedule: schedule, config: .init(clipSample: false))
+        case .ddpm: return try DDPMScheduler(schedule: schedule)
         }
     }
 

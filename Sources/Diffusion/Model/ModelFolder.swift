@@ -18,7 +18,7 @@ extension TextToImageModel {
         let dir = URL(fileURLWithPath: directory)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw ModelFolderError.notAModel(directory, "no such directory; pass a model folder such as Models/shapes-base")
+            throw ModelFolderError.notAModel(directory, "no such directory; pass a model folder: RUN/model as written by `t2ialign pretrain` or `train`, or a shipped one under Models/")
         }
         for file in [unetConfigFile, unetWeights, textConfigFile, textWeights] {
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path) else {

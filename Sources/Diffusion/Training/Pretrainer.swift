@@ -64,7 +64,7 @@ public final class Pretrainer {
             "timesteps": RNG(seed: config.seed, stream: 3), "dropout": RNG(seed: config.seed, stream: 4),
         ]
         var step = 0
-        if FileManager.default.fileExists(atPath: checkpointPath + "/state.json") {
+        if TrainingCheckpoint<RunState>.exists(at: checkpointPath) {
             let ckpt = try TrainingCheckpoint<RunState>.load(from: checkpointPath)
             guard ckpt.training.config.withoutSteps == config.withoutSteps else {
                 throw TrainingConfigError.resumeMismatch("\(checkpointPath) was written with different settings; resume with the same flags (see \(runDirectory.path)/config.json) or use a new --out directory")
@@ -121,15 +121,23 @@ public final class Pretrainer {
             try JSONLines.append(Metrics(step: step, loss: lastLoss, lr: optimizer.lr, gradNorm: Double(norm),
                                          seconds: Date().timeIntervalSince(start)), to: metricsPath)
             progress.update(step: step, values: [("loss", lastLoss), ("lr", optimizer.lr)])
-            if step % config.checkpointEvery == 0 || step == config.steps { try saveCheckpoint(step) }
+            if step % config.checkpointEvery == 0 || step == config.steps {
+                try saveCheckpoint(step)
+                // A usable model at every checkpoint, not only at the end.
+                if step < config.steps { try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start))) }
+            }
         }
-        let text = card(lastLoss, Date().timeIntervalSince(start))
-        if let ema {
-            try ema.withAveragedWeights(in: model) { try model.save(to: modelPath, card: text) }
-        } else {
-            try model.save(to: modelPath, card: text)
-        }
+        try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start)))
         return true
+    }
+
+    /// Writes `model/`: the EMA weights when an EMA is kept, the raw weights otherwise.
+    func writeModel(ema: EMA?, card: String) throws {
+        if let ema {
+            try ema.withAveragedWeights(in: model) { try model.save(to: modelPath, card: card) }
+        } else {
+            try model.save(to: modelPath, card: card)
+        }
     }
 }
 

@@ -6,12 +6,19 @@ import Foundation
 import Kernels
 import NN
 
-/// Fine-tunes a pretrained text-to-image model on preference pairs with Diffusion-DPO, MaPO, DCPO or SFT.
+/// Fine-tunes a pretrained text-to-image model on preference pairs with Diffusion-DPO, MaPO, DCPO, SFT or
+/// personalized DPO.
 ///
 /// Per micro-batch of B pairs (winner first): one ε and one t per pair, shared by its two images;
 /// x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for the 2B images; per-image losses L = mean over C·H·W of (ε̂ − ε)²;
 /// then the objective's loss. DPO and DCPO also run a frozen reference U-Net on exactly the same x_t, t and
 /// conditioning, without building a graph; MaPO and SFT keep no reference at all. The text encoder is frozen.
+///
+/// Personalized DPO (`config.personalization`): each pair's user embedding u comes from K other pairs of the
+/// same user (drawn from the "users" stream), through the frozen user encoder; a trained `UserProjection`
+/// turns u (zeroed with probability p_udrop) into M tokens appended after the text tokens of the trained
+/// network only — the reference sees the text alone. The projection is checkpointed with the U-Net and
+/// saved into the model folder (user_projection/, plus the encoder as user_encoder/).
 ///
 /// The run directory is laid out as in pretraining (config.json, metrics.jsonl, checkpoint/, model/) plus
 /// curves.png; a run started in a directory holding a checkpoint resumes exactly.
@@ -48,6 +55,14 @@ public final class PreferenceTrainer {
     /// The frozen reference U-Net (DPO/DCPO only).
     public let reference: UNet2DConditionModel?
     let captionSource: CaptionSource
+    /// Personalized DPO: the frozen user encoder, the trained projection, the dataset's pairs by user and
+    /// ψ(x_w) − ψ(x_l) of every support candidate (the encoder is frozen, so computed once).
+    public let userEncoder: UserEncoder?
+    public let userProjection: UserProjection?
+    public let userIndex: UserPairIndex?
+    let supportDifferences: [Int: [Float]]
+    /// K for personalized runs.
+    var shots: Int { config.personalization.flatMap(\.shots) ?? userEncoder?.config.shots ?? 0 }
 
     public init(model: TextToImageModel, dataset: PairDataset, config: PreferenceTrainingConfig, runDirectory: String) throws {
         try config.validate()
@@ -68,6 +83,30 @@ public final class PreferenceTrainer {
         } else {
             reference = nil
         }
+        if let settings = config.personalization {
+            let encoder = try UserEncoder.load(from: settings.userEncoder)
+            encoder.setRequiresGrad(false)
+            let k = settings.shots ?? encoder.config.shots
+            var rng = RNG(seed: config.seed, stream: 0x5052_4F4A)
+            let projection = try UserProjection(
+                config: UserProjectionConfig(embeddingDim: encoder.config.embeddingDim, numTokens: settings.tokens,
+                                             crossAttentionDim: model.unet.config.crossAttentionDim, shots: k,
+                                             userDropout: settings.userDropout), rng: &rng)
+            let index = try UserPairIndex(dataset: dataset)
+            // Every pair needs K other labelled pairs of its user.
+            for user in index.users { _ = try index.supportPairs(of: user, need: k + 1) }
+            let candidates = index.users.flatMap { index.supportPairsByUser[$0] ?? [] }.sorted()
+            let d = try FewShotAccuracy.differences(encoder: encoder, dataset: dataset, pairs: candidates)
+            userEncoder = encoder
+            userProjection = projection
+            userIndex = index
+            supportDifferences = Dictionary(uniqueKeysWithValues: zip(candidates, d))
+        } else {
+            userEncoder = nil
+            userProjection = nil
+            userIndex = nil
+            supportDifferences = [:]
+        }
     }
 
     var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint").path }
@@ -81,27 +120,42 @@ public final class PreferenceTrainer {
     public func run(card: (_ last: Metrics?, _ seconds: Double) -> String) throws -> Bool {
         model.textEncoder.setRequiresGrad(false)
         model.unet.setRequiresGrad(true)
+        userProjection?.setRequiresGrad(true)
+        // What is trained and checkpointed: the U-Net (its own names), plus user_projection.weight.
+        let parts: any Module = userProjection.map { TrainedParts(unet: model.unet, projection: $0) } ?? model.unet
         let trainable = model.unet.namedParameters().map { (TextToImageModel.unetPrefix + $0.0, $0.1) }
         let optimizer = AdamW(namedParameters: trainable,
                               hyperparameters: .init(lr: config.learningRate, weightDecay: config.weightDecay))
-        let ema = config.emaDecay > 0 ? EMA(module: model.unet, configuration: .init(decay: config.emaDecay)) : nil
+        let projectionOptimizer = userProjection.map {
+            AdamW(namedParameters: $0.namedParameters(prefix: TrainedParts.projectionPrefix),
+                  hyperparameters: .init(lr: config.personalization?.projectionLearningRate ?? 0, weightDecay: config.weightDecay))
+        }
+        let ema = config.emaDecay > 0 ? EMA(module: parts, configuration: .init(decay: config.emaDecay)) : nil
         let schedule = try LRSchedule(name: config.lrSchedule, baseLR: config.learningRate,
                                       warmupSteps: config.warmupSteps, totalSteps: config.steps)
         var rngs: [String: RNG] = [
             "noise": RNG(seed: config.seed, stream: 11), "timesteps": RNG(seed: config.seed, stream: 12),
             "dropout": RNG(seed: config.seed, stream: 13), "captions": RNG(seed: config.seed, stream: 14),
         ]
+        if config.personalization != nil {
+            rngs["users"] = RNG(seed: config.seed, stream: 15)
+            rngs["user_dropout"] = RNG(seed: config.seed, stream: 16)
+        }
         var step = 0
         var position = LoaderPosition.start
-        if FileManager.default.fileExists(atPath: checkpointPath + "/state.json") {
+        if TrainingCheckpoint<RunState>.exists(at: checkpointPath) {
             let ckpt = try TrainingCheckpoint<RunState>.load(from: checkpointPath)
             var mine = config, theirs = ckpt.training.config
             mine.steps = 0; theirs.steps = 0
             guard mine == theirs else {
                 throw PreferenceTrainingError.resumeMismatch("\(checkpointPath) was written with different settings; resume with the same flags (see \(runDirectory.path)/config.json) or choose a new --out")
             }
-            try ckpt.restore(model: model.unet, optimizer: nil, ema: ema)
-            try optimizer.load(state: Self.prefixed(ckpt.optimizer), source: checkpointPath)
+            try ckpt.restore(model: parts, optimizer: nil, ema: ema)
+            let states = TrainedParts.splitOptimizerState(ckpt.optimizer)
+            try optimizer.load(state: Self.prefixed(states.unet), source: checkpointPath)
+            if let projectionOptimizer {
+                try projectionOptimizer.load(state: states.projection, source: checkpointPath)
+            }
             rngs = ckpt.rngs
             step = ckpt.step
             position = ckpt.training.loader
@@ -115,8 +169,10 @@ public final class PreferenceTrainer {
                                     flip: config.flip, position: position)
 
         let save = { (at: Int) in
-            try TrainingCheckpoint(step: at, model: self.model.unet.stateDict().mapValues { $0.copy() },
-                                   optimizer: Self.unprefixed(optimizer.state()), ema: ema?.state(), rngs: rngs,
+            var optimizerState = Self.unprefixed(optimizer.state())
+            if let p = projectionOptimizer?.state() { TrainedParts.merge(p, into: &optimizerState) }
+            try TrainingCheckpoint(step: at, model: parts.stateDict().mapValues { $0.copy() },
+                                   optimizer: optimizerState, ema: ema?.state(), rngs: rngs,
                                    schedule: schedule,
                                    training: RunState(config: self.config, loader: loader.position, dataset: self.dataset.file))
                 .save(to: self.checkpointPath)
@@ -125,7 +181,7 @@ public final class PreferenceTrainer {
         var progress = ProgressLine(total: config.steps, label: config.objective.rawValue, startStep: step)
         let start = Date()
         var last: Metrics?
-        let params = trainable.map(\.1)
+        let params = trainable.map(\.1) + (userProjection?.parameters() ?? [])
         while step < config.steps {
             if interrupt.isRaised {
                 try save(step)
@@ -133,6 +189,7 @@ public final class PreferenceTrainer {
                 return false
             }
             optimizer.zeroGrad()
+            projectionOptimizer?.zeroGrad()
             var sums = MetricSums()
             for _ in 0..<config.gradientAccumulation {
                 let batch = try loader.next()
@@ -141,7 +198,11 @@ public final class PreferenceTrainer {
             let norm = clipGradNorm(params, maxNorm: Float(config.maxGradNorm))
             optimizer.lr = schedule.lr(at: step)
             optimizer.step()
-            try ema?.update(from: model.unet)
+            if let projectionOptimizer, let settings = config.personalization {
+                projectionOptimizer.lr = settings.projectionLearningRate * schedule.multiplier(at: step)
+                projectionOptimizer.step()
+            }
+            try ema?.update(from: parts)
             step += 1
 
             let m = sums.metrics(step: step, lr: optimizer.lr, gradNorm: Double(norm), seconds: Date().timeIntervalSince(start))
@@ -158,10 +219,16 @@ public final class PreferenceTrainer {
             if step % config.checkpointEvery == 0 || step == config.steps { try save(step) }
         }
         let text = card(last, Date().timeIntervalSince(start))
+        let saveModel = {
+            try self.model.save(to: self.modelPath, card: text)
+            if let encoder = self.userEncoder, let projection = self.userProjection {
+                try PersonalizedModelParts(encoder: encoder, projection: projection).save(to: self.modelPath)
+            }
+        }
         if let ema {
-            try ema.withAveragedWeights(in: model.unet) { try model.save(to: modelPath, card: text) }
+            try ema.withAveragedWeights(in: parts) { try saveModel() }
         } else {
-            try model.save(to: modelPath, card: text)
+            try saveModel()
         }
         try TrainingCurves.write(metricsPath: metricsPath, objective: config.objective, to: curvesPath)
         return true
@@ -185,6 +252,10 @@ public final class PreferenceTrainer {
         }
         let rows = objective.usesLosers ? 2 * b : b
         let context = try GradMode.withoutGrad { try model.encode(objective.usesLosers ? winText + loseText : winText) }
+        // Personalized: the trained network also sees the pair's user tokens (both images); the reference does not.
+        let policyContext = try userTokens(batch, rngs: &rngs).map {
+            try UNet2DConditionModel.appendingTokens(concat([$0, $0], axis: 0), to: context)
+        } ?? context
 
         // One ε and one t per pair, shared by its two images.
         let pairNoise = Tensor.randn([b, 3, r, r], rng: &rngs["noise"]!)
@@ -196,7 +267,7 @@ public final class PreferenceTrainer {
         let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
         let tf = t.map(Float.init)
 
-        let prediction = try model.unet(xt, timesteps: tf, context: context)
+        let prediction = try model.unet(xt, timesteps: tf, context: policyContext)
         let losses = mseLossPerSample(prediction: prediction, target: noise)
         let scale = 1 / Float(config.gradientAccumulation)
         let beta = Float(config.effectiveBeta)
@@ -225,6 +296,29 @@ public final class PreferenceTrainer {
             sums.add(loss: Double(out.loss.item()), win: parts[0].toArray(), lose: parts[1].toArray())
             sums.addDPO(refWin: Array(refLosses[0..<b]), refLose: Array(refLosses[b..<(2 * b)]), inside: out.inside)
         }
+    }
+
+    /// Personalized DPO: [B, M, D] user tokens, pair i's from K other pairs of its user (nil otherwise).
+    func userTokens(_ batch: PairBatch, rngs: inout [String: RNG]) throws -> Tensor? {
+        guard let settings = config.personalization, let projection = userProjection, let index = userIndex else { return nil }
+        let k = shots, e = projection.config.embeddingDim
+        var embeddings: [Float] = []
+        embeddings.reserveCapacity(batch.size * e)
+        for i in 0..<batch.size {
+            let support = try index.drawSupport(user: batch.userIDs[i], shots: k, excluding: batch.pairIndices[i],
+                                                rng: &rngs["users", default: RNG(seed: config.seed, stream: 15)])
+            var d: [Float] = []
+            for p in support {
+                guard let row = supportDifferences[p] else {
+                    throw PreferenceTrainingError.data("internal: no user-encoder features for pair \(p) of \(dataset.file)")
+                }
+                d += row
+            }
+            embeddings += UserEncoder.prototype(Tensor(shape: [k, e], data: d)).toArray()
+        }
+        let dropped = UserProjection.dropMask(count: batch.size, probability: settings.userDropout,
+                                              rng: &rngs["user_dropout", default: RNG(seed: config.seed, stream: 16)])
+        return try projection.tokens(Tensor(shape: [batch.size, e], data: embeddings), dropped: dropped)
     }
 
     /// The optimizer's parameter names carry the model's `unet.` prefix; checkpoints store the U-Net's own names.
@@ -273,5 +367,38 @@ struct MetricSums {
             winScore: mapoCount > 0 ? winScore / Double(mapoCount) : nil,
             loseScore: mapoCount > 0 ? loseScore / Double(mapoCount) : nil,
             marginLoss: mapoCount > 0 ? margin / Double(mapoCount) : nil)
+    }
+}
+
+/// The trained parameters of a personalized run as one module: the U-Net's own names plus
+/// `user_projection.weight`, so one checkpoint and one EMA cover both.
+final class TrainedParts: Module {
+    static let projectionPrefix = "user_projection."
+    let unet: UNet2DConditionModel
+    let projection: UserProjection
+
+    init(unet: UNet2DConditionModel, projection: UserProjection) {
+        self.unet = unet
+        self.projection = projection
+    }
+
+    var children: [(String, any Module)] { unet.children + [("user_projection", projection)] }
+
+    /// A checkpoint's optimizer state split into the U-Net's entries and the projection's.
+    static func splitOptimizerState(_ s: AdamW.State) -> (unet: AdamW.State, projection: AdamW.State) {
+        func part<V>(_ d: [String: V], projection: Bool) -> [String: V] {
+            d.filter { $0.key.hasPrefix(projectionPrefix) == projection }
+        }
+        return (AdamW.State(hyperparameters: s.hyperparameters, steps: part(s.steps, projection: false),
+                            expAvg: part(s.expAvg, projection: false), expAvgSq: part(s.expAvgSq, projection: false)),
+                AdamW.State(hyperparameters: s.hyperparameters, steps: part(s.steps, projection: true),
+                            expAvg: part(s.expAvg, projection: true), expAvgSq: part(s.expAvgSq, projection: true)))
+    }
+
+    /// Adds the projection optimizer's entries (already named user_projection.*) to a checkpoint state.
+    static func merge(_ p: AdamW.State, into s: inout AdamW.State) {
+        s.steps.merge(p.steps) { a, _ in a }
+        s.expAvg.merge(p.expAvg) { a, _ in a }
+        s.expAvgSq.merge(p.expAvgSq) { a, _ in a }
     }
 }

@@ -29,6 +29,9 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
     public var users: [Int]?
     /// Random horizontal flips of both images of a pair.
     public var flip = false
+    /// Personalized DPO (`--personalized`, with `objective` dpo): the user encoder, M, K, p_udrop.
+    /// nil for every non-personalized run (and absent from their config.json).
+    public var personalization: PersonalizationSettings?
 
     public init() {}
 
@@ -50,6 +53,10 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
         guard checkpointEvery > 0 else { throw bad("--checkpoint-every", "must be positive") }
         guard CaptionSource(name: captions) != nil else {
             throw bad("--captions", "must be one of \(CaptionSource.names.joined(separator: ", "))")
+        }
+        if let p = personalization {
+            guard objective == .dpo else { throw bad("--personalized", "works with --objective dpo (got \(objective.rawValue))") }
+            do { try p.validate() } catch let PersonalizationError.invalidSetting(flag, reason) { throw bad(flag, reason) }
         }
     }
 }

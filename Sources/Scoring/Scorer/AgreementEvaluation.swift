@@ -55,7 +55,8 @@ public enum AgreementEvaluation {
     }
 
     /// Scores the split's pairs in batches: images decoded on all cores, the scorer without a graph.
-    public static func score(_ dataset: PairDataset, scorer: PreferenceScorer, userWeights: [Int: PreferenceWeights],
+    /// With `userWeights` nil the oracle is skipped.
+    public static func score(_ dataset: PairDataset, scorer: PreferenceScorer, userWeights: [Int: PreferenceWeights]?,
                              batchSize: Int = 64, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> SplitScores {
         guard dataset.resolution == scorer.resolution else {
             throw ScorerError.invalidInput("the dataset is read at \(dataset.resolution)×\(dataset.resolution) but the scorer's image_size is \(scorer.resolution)")
@@ -78,7 +79,7 @@ public enum AgreementEvaluation {
                                 let images = try dataset.images(of: pair)
                                 dataset.transform.writeModelInput(images.winner, to: wb.value.baseAddress! + j * stride)
                                 dataset.transform.writeModelInput(images.loser, to: lb.value.baseAddress! + j * stride)
-                                let (rewards, note) = oracleRewards(pair, images, weights: userWeights)
+                                let (rewards, note) = userWeights.map { oracleRewards(pair, images, weights: $0) } ?? (nil, "oracle not requested")
                                 return Row(pair: pair, rewards: rewards, note: note)
                             }
                         }

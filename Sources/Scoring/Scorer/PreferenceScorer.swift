@@ -67,12 +67,17 @@ public final class PreferenceScorer: Module {
     /// Prompts → [B, projection_dim] unit vectors (transformer output at each prompt's first EOS token).
     public func textEmbeddings(_ prompts: [String]) throws -> Tensor {
         guard !prompts.isEmpty else { throw ScorerError.invalidInput("no prompts to embed") }
-        let tokens = tokenizer.encode(prompts)
-        let hidden = try textModel(tokens)
+        let full = tokenizer.encode(prompts)
         let eos = Int32(config.text.eosTokenId)
-        let positions = (0..<tokens.count).map { i in
-            tokens.row(i).firstIndex(of: eos).map { $0 - i * tokens.length } ?? tokens.length - 1
+        let positions = (0..<full.count).map { i in
+            full.row(i).firstIndex(of: eos).map { $0 - i * full.length } ?? full.length - 1
         }
+        // The attention is causal, so the EOS state never sees the PAD tokens after it: running only up to
+        // the batch's last EOS gives the same embeddings for less work.
+        let length = (positions.max() ?? 0) + 1
+        let ids = (0..<full.count).flatMap { full.row($0).prefix(length) }
+        let tokens = try TokenBatch(ids: ids, count: full.count, length: length, vocabularySize: config.text.vocabSize)
+        let hidden = try textModel(tokens)
         return l2Normalize(textProjection(gatherRows(hidden, indices: positions)))
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// Pointer-level kernels of the three ops the dual encoder needs beyond the shared op set: row L2
@@ -56,6 +57,40 @@ public enum ScorerKernels {
         dx.update(repeating: 0, count: batch * length * dim)
         for b in 0..<batch {
             (dx + (b * length + indices[b]) * dim).update(from: g + b * dim, count: dim)
+        }
+    }
+
+    // MARK: Cross-entropy against a target distribution per row
+
+    /// loss[r] = −Σ_c t[r, c]·log softmax(x[r, :])_c (max-subtracted); writes softmax(x) to `probabilities`.
+    public static func softCrossEntropyForward(_ x: UnsafePointer<Float>, targets: UnsafePointer<Float>,
+                                               probabilities: UnsafeMutablePointer<Float>, _ loss: UnsafeMutablePointer<Float>,
+                                               rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let xr = x + r * cols, tr = targets + r * cols, pr = probabilities + r * cols
+            var m = -Float.infinity
+            for c in 0..<cols { m = max(m, xr[c]) }
+            var z = 0.0
+            for c in 0..<cols { z += Foundation.exp(Double(xr[c] - m)) }
+            let logZ = Foundation.log(z)
+            var l = 0.0
+            for c in 0..<cols {
+                let logp = Double(xr[c] - m) - logZ
+                pr[c] = Float(Foundation.exp(logp))
+                if tr[c] != 0 { l -= Double(tr[c]) * logp }
+            }
+            loss[r] = Float(l)
+        }
+    }
+
+    /// dx[r, c] = g[r]·(p[r, c]·Σ_c' t[r, c'] − t[r, c]).
+    public static func softCrossEntropyBackward(probabilities: UnsafePointer<Float>, targets: UnsafePointer<Float>,
+                                                _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let pr = probabilities + r * cols, tr = targets + r * cols, dr = dx + r * cols
+            var mass: Float = 0
+            for c in 0..<cols { mass += tr[c] }
+            for c in 0..<cols { dr[c] = g[r] * (pr[c] * mass - tr[c]) }
         }
     }
 

@@ -50,3 +50,26 @@ public func clampMax(_ x: Tensor, _ bound: Float) -> Tensor {
         return [dx]
     }
 }
+
+/// Per row of logits [N, C]: −Σ_c targets[r, c]·log softmax(logits[r])_c → [N], as
+/// `torch.nn.functional.cross_entropy(logits, targets, reduction="none")` with class probabilities as
+/// targets (row-major [N, C]). Only the logits get a gradient.
+public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
+    precondition(logits.rank == 2, "softCrossEntropy: logits must be [N, C], got shape \(logits.shape)")
+    let (n, c) = (logits.shape[0], logits.shape[1])
+    precondition(targets.count == n * c, "softCrossEntropy: \(targets.count) target values for logits \(logits.shape)")
+    let out = Tensor.uninitialized([n])
+    let probabilities = Tensor.uninitialized([n, c])
+    targets.withUnsafeBufferPointer { t in
+        ScorerKernels.softCrossEntropyForward(logits.data, targets: t.baseAddress!, probabilities: probabilities.data, out.data,
+                                              rows: n, cols: c)
+    }
+    return Tensor.record(out, [logits]) { g in
+        let dx = Tensor.uninitialized(logits.shape)
+        targets.withUnsafeBufferPointer { t in
+            ScorerKernels.softCrossEntropyBackward(probabilities: probabilities.data, targets: t.baseAddress!, g.data, dx.data,
+                                                   rows: n, cols: c)
+        }
+        return [dx]
+    }
+}

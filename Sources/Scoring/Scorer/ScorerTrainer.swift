@@ -17,7 +17,12 @@ import NN
 public final class ScorerTrainer {
     public struct Metrics: StepMetrics, Sendable {
         public var step: Int
+        /// pairLoss + captionLossWeight · captionLoss.
         public var loss: Double
+        /// The PickScore pair loss.
+        public var pairLoss: Double
+        /// The caption contrastive loss (nil when off or the batch has no per-image captions).
+        public var captionLoss: Double?
         /// Share of the batch's non-tie pairs whose labelled winner scored higher (nil without any).
         public var accuracy: Double?
         /// exp(logit_scale) after the update.
@@ -26,6 +31,8 @@ public final class ScorerTrainer {
         public var gradNorm: Double
         /// Training wall time so far, summed over resumed segments.
         public var seconds: Double
+        /// Agreement with the validation split's non-tie labels (every `validateEvery` steps).
+        public var validationAgreement: Double?
     }
 
     struct RunState: Codable {
@@ -39,6 +46,8 @@ public final class ScorerTrainer {
     public let dataset: PairDataset
     public let config: ScorerTrainingConfig
     public let runDirectory: URL
+    /// The split measured every `config.validateEvery` steps (ties kept, same users as training).
+    public var validation: PairDataset?
 
     public init(scorer: PreferenceScorer, dataset: PairDataset, config: ScorerTrainingConfig, runDirectory: String) throws {
         try config.validate()
@@ -109,7 +118,8 @@ public final class ScorerTrainer {
                 return false
             }
             let batch = try loader.next()
-            let (first, second, loss) = try forward(batch)
+            let (first, second, pairLoss, captionLoss) = try forward(batch)
+            let loss = captionLoss.map { pairLoss + $0 * Float(config.captionLossWeight) } ?? pairLoss
             optimizer.zeroGrad()
             loss.backward()
             let norm = clipGradNorm(params, maxNorm: Float(config.maxGradNorm))
@@ -123,15 +133,22 @@ public final class ScorerTrainer {
             try ema?.update(from: scorer)
             step += 1
 
-            let m = Metrics(step: step, loss: lossValue, accuracy: Self.batchAccuracy(first.toArray(), second.toArray(), isTie: batch.isTie),
+            var m = Metrics(step: step, loss: lossValue, pairLoss: Double(pairLoss.item()), captionLoss: captionLoss.map { Double($0.item()) },
+                            accuracy: Self.batchAccuracy(first.toArray(), second.toArray(), isTie: batch.isTie),
                             scale: Double(Foundation.exp(scorer.logitScale.item())), lr: optimizer.lr, gradNorm: Double(norm),
                             seconds: elapsed())
+            if let validation, config.validateEvery > 0, step % config.validateEvery == 0 || step == config.steps {
+                m.validationAgreement = try ScorerAgreement.nonTieAgreement(
+                    AgreementEvaluation.score(validation, scorer: scorer, userWeights: nil).learned)
+            }
             try JSONLines.append(m, to: metricsPath)
             last = m
-            var shown: [(String, Double)] = [("loss", m.loss)]
+            var shown: [(String, Double)] = [("pair", m.pairLoss)]
+            if let c = m.captionLoss { shown.append(("caption", c)) }
             if let a = m.accuracy { shown.append(("acc", a)) }
+            if let v = m.validationAgreement { shown.append(("val", v)) }
             shown += [("scale", m.scale), ("lr", m.lr)]
-            progress.update(step: step, values: shown)
+            progress.update(step: step, values: shown, force: m.validationAgreement != nil)
             if step % config.checkpointEvery == 0 || step == config.steps { try save(step) }
         }
         let text = card(last, last?.seconds ?? elapsed())
@@ -143,14 +160,28 @@ public final class ScorerTrainer {
         return true
     }
 
-    /// Scores of a batch (winner first; mirrored pairs get mirrored prompts) and the PickScore loss.
-    func forward(_ batch: PairBatch) throws -> (Tensor, Tensor, Tensor) {
-        let prompts = zip(batch.prompts, batch.flipped).map { $1 ? MirroredPrompt.of($0) : $0 }
-        let (first, second) = try scorer.pairScores(first: Tensor(shape: batch.imageShape, data: batch.winners),
-                                                    second: Tensor(shape: batch.imageShape, data: batch.losers), prompts: prompts)
-        let loss = try PreferencePairLoss.loss(first: first, second: second, isTie: batch.isTie,
-                                               examplesPerPrompt: batch.examplesPerPrompt)
-        return (first, second, loss)
+    /// Scores of a batch (winner first; mirrored pairs get mirrored prompts and captions), the PickScore
+    /// loss, and the caption contrastive loss when it is on and every image of the batch has a caption.
+    /// Prompts and captions go through the text tower together, the 2B images through the image tower once.
+    func forward(_ batch: PairBatch) throws -> (first: Tensor, second: Tensor, pairLoss: Tensor, captionLoss: Tensor?) {
+        func mirrored(_ texts: [String]) -> [String] { zip(texts, batch.flipped).map { $1 ? MirroredPrompt.of($0) : $0 } }
+        let b = batch.size
+        let prompts = mirrored(batch.prompts)
+        var captions: [String]?
+        let w = batch.winnerCaptions.compactMap { $0 }, l = batch.loserCaptions.compactMap { $0 }
+        if config.captionLossWeight > 0 && w.count == b && l.count == b { captions = mirrored(w) + mirrored(l) }
+        let images = try scorer.imageEmbeddings(concat([Tensor(shape: batch.imageShape, data: batch.winners),
+                                                        Tensor(shape: batch.imageShape, data: batch.losers)], axis: 0))
+        let texts = try scorer.textEmbeddings(prompts + (captions ?? []))
+        let parts = captions == nil ? [texts] : split(texts, sizes: [b, 2 * b], axis: 0)
+        let scores = split(scorer.scores(imageEmbeddings: images, textEmbeddings: concat([parts[0], parts[0]], axis: 0)),
+                           sizes: [b, b], axis: 0)
+        let pairLoss = try PreferencePairLoss.loss(first: scores[0], second: scores[1], isTie: batch.isTie,
+                                                   examplesPerPrompt: batch.examplesPerPrompt)
+        let captionLoss = try captions.map {
+            try CaptionContrastiveLoss.loss(images: images, captions: parts[1], texts: $0, scale: Float(config.captionLogitScale))
+        }
+        return (scores[0], scores[1], pairLoss, captionLoss)
     }
 
     static func batchAccuracy(_ first: [Float], _ second: [Float], isTie: [Bool]) -> Double? {

@@ -17,11 +17,19 @@ public struct ScorerTrainingConfig: Codable, Sendable, Equatable {
     public var emaDecay = 0.0
     public var seed: UInt64 = 0
     public var checkpointEvery = 250
+    /// Every this many steps, log the agreement with the validation split's non-tie labels (0 = never).
+    public var validateEvery = 0
     /// Train only on pairs judged by these users (nil: every user). Default: the population user 0.
     public var users: [Int]? = [0]
     /// Random horizontal flips of both images of a pair, with "left" and "right" swapped in its prompt so
     /// position words stay true.
     public var flip = true
+    /// Weight of the CLIP-style contrastive loss between images and their own captions (caption_0/1),
+    /// added to the pair loss when the data has them (0 = off). See `CaptionContrastiveLoss`.
+    public var captionLossWeight = 1.0
+    /// The fixed scale of that loss's logits (CLIP's initial 1/0.07; the learned logit_scale stays the
+    /// preference model's own).
+    public var captionLogitScale = 1 / 0.07
     /// The scorer's architecture (a new scorer is drawn from `seed`).
     public var model = PreferenceScorerConfig()
 
@@ -37,6 +45,9 @@ public struct ScorerTrainingConfig: Codable, Sendable, Equatable {
         guard maxGradNorm > 0, maxGradNorm.isFinite else { throw bad("--max-grad-norm", "must be positive") }
         guard (0..<1).contains(emaDecay) else { throw bad("--ema-decay", "must be in [0, 1); 0 disables the EMA") }
         guard checkpointEvery > 0 else { throw bad("--checkpoint-every", "must be positive") }
+        guard validateEvery >= 0 else { throw bad("--validate-every", "must not be negative; 0 turns it off") }
+        guard captionLossWeight >= 0, captionLossWeight.isFinite else { throw bad("--caption-loss-weight", "must be ≥ 0; 0 turns it off") }
+        guard captionLogitScale > 0, captionLogitScale.isFinite else { throw bad("--caption-logit-scale", "must be a positive number") }
         if let users, users.isEmpty { throw bad("--users", "names no user; give ids such as 0 or 3,7, or 'all'") }
         _ = try LRSchedule(name: lrSchedule, baseLR: learningRate, warmupSteps: warmupSteps, totalSteps: steps)
         try model.validate()

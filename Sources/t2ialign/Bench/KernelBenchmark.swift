@@ -48,14 +48,19 @@ struct KernelBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
-    /// GFLOPS of one row-major sgemm C[m×n] = A[m×k]·B[k×n] with BLAS on every core.
+    /// GFLOPS of one row-major cblas_sgemm C[m×n] = A[m×k]·B[k×n] with OpenBLAS's threads on every core.
     func sgemmGflops(m: Int, n: Int, k: Int) -> Double {
         var rng = RNG(seed: 1)
         let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng), c = Tensor(zeros: [m, n])
         Threading.configure()
         let t = time { BLAS.sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n) }
+        settle()
         return 2 * Double(m) * Double(n) * Double(k) / t / 1e9
     }
+
+    /// After a multi-threaded call OpenBLAS's threads busy-wait ~0.1 s, taking a core from whatever runs
+    /// next: wait them out so the following row is not measured against them.
+    func settle() { usleep(250_000) }
 
     // MARK: Workloads
 
@@ -74,11 +79,20 @@ struct KernelBenchmark {
         ]
     }
 
+    /// cblas_sgemm (OpenBLAS threads) and the library's GEMM (`MatrixMultiplyKernels.gemm`: one block of C per
+    /// core, single-threaded BLAS each) at conv-, linear- and attention-like shapes.
     func gemmRows() -> [Row] {
-        [(64, batch * 1024, 576), (128, batch * 64, 1152), (batch * 256, 128, 128), (1024, 1024, 1024)].map { m, n, k in
-            let g = sgemmGflops(m: m, n: n, k: k)
+        [(64, batch * 1024, 576), (128, batch * 64, 1152), (batch * 256, 128, 128), (batch * 256, 512, 128),
+         (1024, 1024, 1024)].flatMap { m, n, k -> [Row] in
+            let ref = sgemmGflops(m: m, n: n, k: k)
+            var rng = RNG(seed: 4)
+            let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng), c = Tensor(zeros: [m, n])
+            let t = time {
+                MatrixMultiplyKernels.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n)
+            }
             let flops = 2 * Double(m) * Double(n) * Double(k)
-            return Row(kind: "sgemm", name: "\(m)×\(n)×\(k)", flops: flops, seconds: flops / (g * 1e9), reference: nil)
+            return [Row(kind: "cblas_sgemm", name: "\(m)×\(n)×\(k)", flops: flops, seconds: flops / (ref * 1e9), reference: nil),
+                    Row(kind: "gemm (split)", name: "\(m)×\(n)×\(k)", flops: flops, seconds: t, reference: ref)]
         }
     }
 

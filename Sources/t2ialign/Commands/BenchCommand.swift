@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the speed of the kernels and of whole training/sampling workloads.",
-        subcommands: [KernelsBenchCommand.self])
+        subcommands: [KernelsBenchCommand.self, ModelBenchCommand.self])
 }
 
 /// `t2ialign bench kernels`: a GFLOPS table of GEMM, conv2d and attention at the U-Net's sizes.

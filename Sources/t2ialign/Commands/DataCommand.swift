@@ -5,6 +5,6 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Create, import and inspect preference-pair datasets (Pick-a-Pic format).",
-        subcommands: [DataSynthCommand.self]
+        subcommands: [DataSynthCommand.self, DataInspectCommand.self, DataImportCommand.self]
     )
 }

@@ -47,10 +47,15 @@ struct ScorerTrainCommand: ParsableCommand {
     @Option(name: .customLong("max-grad-norm")) var maxGradNorm = 1.0
     @Option(name: .customLong("ema-decay"), help: "EMA of the saved weights (0 = off).") var emaDecay = 0.0
     @Option(name: .customLong("checkpoint-every")) var checkpointEvery = 250
+    @Option(name: .customLong("validate-every"), help: "Log the validation agreement every N steps (0 = only at the end).")
+    var validateEvery = 250
     @Option(help: "Seed of the initialisation, data order and flips.") var seed: UInt64 = 0
     @Option(help: "Only pairs of these users, comma-separated (default 0, the population user; 'all' for every user).")
     var users: String?
     @Flag(inversion: .prefixedNo, help: "Random horizontal flips (left/right swapped in the prompt).") var flip = true
+    @Option(name: .customLong("caption-loss-weight"),
+            help: "Weight of the contrastive loss between images and their own captions (caption_0/caption_1), when the data has them; 0 = off.")
+    var captionLossWeight = 1.0
     @Option(help: "A scorer config.json to use instead of the default architecture.") var config: String?
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
 
@@ -66,9 +71,11 @@ struct ScorerTrainCommand: ParsableCommand {
             settings.maxGradNorm = maxGradNorm
             settings.emaDecay = emaDecay
             settings.checkpointEvery = checkpointEvery
+            settings.validateEvery = validateEvery
             settings.seed = seed
             settings.users = try UserSelection.parse(users)
             settings.flip = flip
+            settings.captionLossWeight = captionLossWeight
             if let config { settings.model = try PreferenceScorerConfig.load(from: config) }
             try settings.validate()
 
@@ -81,6 +88,12 @@ struct ScorerTrainCommand: ParsableCommand {
             let scorer = try PreferenceScorer(config: settings.model, rng: &rng)
             print("scorer: \(scorer.parameterCount) parameters; \(settings.steps) steps of \(settings.batchSize) pairs, lr \(settings.learningRate)")
             let trainer = try ScorerTrainer(scorer: scorer, dataset: dataset, config: settings, runDirectory: out)
+            let hasValidation = FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(validationSplit + ".jsonl"))
+            if hasValidation && validateEvery > 0 {
+                trainer.validation = try AgreementEvaluation.open(directory: data, split: validationSplit, users: options.users,
+                                                                  resolution: scorer.resolution)
+            }
+            fflush(nil)  // all streams: stdout is block-buffered when piped, and progress goes to stderr
             let command = "t2ialign " + CommandLine.arguments.dropFirst().joined(separator: " ")
             func card(_ last: ScorerTrainer.Metrics?, _ seconds: Double, _ agreement: AgreementReport?) -> String {
                 ScorerCard.text(config: settings, command: command, data: data, pairs: dataset.count,
@@ -92,16 +105,17 @@ struct ScorerTrainCommand: ParsableCommand {
                 return card(last, seconds, nil)
             }
             guard finished else { return }
+            guard hasValidation else {
+                print("scorer written to \(trainer.modelPath); no \(validationSplit) split in \(data), so no agreement was measured")
+                return
+            }
 
             // Measure the saved weights (EMA when enabled) and complete the card with the agreements.
+            print("measuring the agreement on \(validationSplit) …")
+            fflush(nil)  // all streams: stdout is block-buffered when piped, and progress goes to stderr
             let saved = try PreferenceScorer.load(from: trainer.modelPath)
-            var progress = ProgressLine(total: 1, label: "agreement")
-            let report = try AgreementEvaluation.evaluate(
-                scorer: saved, directory: data, split: validationSplit, users: settings.users.map(Set.init),
-                thresholdSplit: validationSplit) { _, done, total in
-                    progress = progress.total == total ? progress : ProgressLine(total: total, label: "agreement")
-                    progress.update(step: done)
-                }
+            let report = try AgreementEvaluation.evaluate(scorer: saved, directory: data, split: validationSplit,
+                                                          users: options.users, thresholdSplit: validationSplit)
             let runDir = URL(fileURLWithPath: out)
             try AtomicFile.write(JSONFormat.pretty.encode(report), to: runDir.appendingPathComponent("agreement.json").path)
             try saved.save(to: trainer.modelPath, card: card(finalMetrics?.0, finalMetrics?.1 ?? 0, report))
@@ -137,12 +151,8 @@ struct ScorerAgreementCommand: ParsableCommand {
         try CLIError.wrap {
             let model = try PreferenceScorer.load(from: scorer)
             let selected = try UserSelection.parse(users)
-            var progress = ProgressLine(total: 1, label: "agreement")
-            let report = try AgreementEvaluation.evaluate(
-                scorer: model, directory: data, split: split, users: selected.map(Set.init), thresholdSplit: thresholdSplit) { _, done, total in
-                    progress = progress.total == total ? progress : ProgressLine(total: total, label: "agreement")
-                    progress.update(step: done)
-                }
+            let report = try AgreementEvaluation.evaluate(scorer: model, directory: data, split: split, users: selected.map(Set.init),
+                                                          thresholdSplit: thresholdSplit)
             if let json { try AtomicFile.write(JSONFormat.pretty.encode(report), to: json) }
             print(report.text)
         }

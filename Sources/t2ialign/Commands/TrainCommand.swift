@@ -10,7 +10,7 @@ import ShapesWorld
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Align a pretrained model on preference pairs with Diffusion-DPO, MaPO, DCPO or SFT.",
+        abstract: "Align a pretrained model on preference pairs with Diffusion-DPO, MaPO, DCPO, SFT or personalized DPO.",
         discussion: """
         Reads a dataset in the Pick-a-Pic layout (see `t2ialign data --help`); when --data names a folder \
         that does not exist yet, the Shapes world is synthesized there first. The run directory gets \
@@ -20,9 +20,16 @@ struct TrainCommand: ParsableCommand {
         Defaults follow the reference implementations: --beta 5000 for dpo (the −0.5·β convention), 500 \
         for dcpo, 0.1 for mapo; ties dropped; no prompt dropout except 0.1 for sft.
 
+        --personalized (with --objective dpo) trains on every training user's pairs at once (by default the \
+        non-held-out personal users of --data's users.json, or every user when there is none): each pair's \
+        user embedding comes from --user-shots other pairs of its user through the frozen --user-encoder, \
+        a user projection (trained with the U-Net) turns it into --user-tokens tokens appended to the text \
+        for the trained network only, and --user-dropout zeroes it. See docs/PERSONALIZATION.md.
+
         Examples:
           t2ialign train --objective dpo --init Models/shapes-base --data cache/shapes --steps 500
           t2ialign train --objective dcpo --captions perturb-medium --out runs/dcpo
+          t2ialign train --objective dpo --personalized --user-encoder runs/user-encoder --out runs/dpo-personalized
         """)
 
     @Option(help: "dpo, mapo, dcpo or sft.") var objective = "dpo"
@@ -48,6 +55,14 @@ struct TrainCommand: ParsableCommand {
     var users: String?
     @Flag(help: "Random horizontal flips.") var flip = false
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
+    @Flag(help: "Personalized DPO: condition the trained network on each pair's user embedding.") var personalized = false
+    @Option(name: .customLong("user-encoder"), help: "Trained user encoder folder (t2ialign user-encoder train --out DIR).")
+    var userEncoder = "runs/user-encoder"
+    @Option(name: .customLong("user-tokens"), help: "M: user tokens appended to the text tokens.") var userTokens = 4
+    @Option(name: .customLong("user-shots"), help: "K: pairs per user embedding (default: the encoder's).") var userShots: Int?
+    @Option(name: .customLong("user-dropout"), help: "p_udrop: probability of zeroing a pair's user embedding.") var userDropout = 0.1
+    @Option(name: .customLong("user-projection-lr"), help: "Peak learning rate of the user projection (trained from scratch).")
+    var userProjectionLR = 1e-3
 
     func run() throws {
         try CLIError.wrap {
@@ -72,22 +87,34 @@ struct TrainCommand: ParsableCommand {
             config.captions = captions
             config.flip = flip
             config.users = try UserSelection.parse(users)
+            if personalized {
+                config.personalization = PersonalizationSettings(userEncoder: userEncoder, tokens: userTokens, shots: userShots,
+                                                                 userDropout: userDropout, projectionLearningRate: userProjectionLR)
+            } else if CommandLine.arguments.contains(where: { $0.hasPrefix("--user-") }) {
+                throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-dropout and --user-projection-lr need --personalized")
+            }
             try config.validate()
 
             try DefaultData.ensureShapesDataset(at: data)
+            if personalized && users == nil { config.users = try PersonalizedUsers.training(data: data) }
             let model = try TextToImageModel.load(from: initModel)
             var options = PairDatasetOptions(lenient: lenient, resolution: model.resolution)
             options.users = config.users.map(Set.init)
             let dataset = try PairDataset(directory: data, split: split, options: options)
             print("data: \(dataset.file): \(dataset.count) pairs used (\(dataset.report))")
-            let runDir = out ?? "runs/\(objective.rawValue)"
+            let runDir = out ?? "runs/\(objective.rawValue)" + (personalized ? "-personalized" : "")
             let trainer = try PreferenceTrainer(model: model, dataset: dataset, config: config, runDirectory: runDir)
             print("\(objective.rawValue): β \(config.effectiveBeta), lr \(config.learningRate), \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs"
                   + (trainer.reference == nil ? ", no reference network" : ", frozen reference U-Net"))
+            if let projection = trainer.userProjection, let index = trainer.userIndex {
+                print("personalized: \(index.users.count) users, u from K = \(projection.config.shots) other pairs of the user, "
+                      + "\(projection.config.numTokens) user tokens, p_udrop \(projection.config.userDropout); the reference sees the text only")
+            }
             let command = "t2ialign " + CommandLine.arguments.dropFirst().joined(separator: " ")
             let finished = try trainer.run { last, seconds in
                 AlignedModelCard.text(config: config, command: command, base: initModel, data: dataset.file,
                                       pairs: dataset.count, last: last, seconds: seconds)
+                    + PersonalizedUsers.card(trainer)
             }
             if finished { print("model written to \(trainer.modelPath); curves in \(trainer.curvesPath)") }
         }
@@ -116,5 +143,32 @@ enum DefaultData {
         let start = Date()
         let summary = try ShapesSynthesizer.synthesize(SynthesisConfig(), to: path) { _, _ in }
         print(String(format: "synthesized %d pairs in %.0f s", summary.rows.values.reduce(0, +), Date().timeIntervalSince(start)))
+    }
+}
+
+
+/// Personalized DPO's defaults and model-card lines.
+enum PersonalizedUsers {
+    /// The training users of a Shapes dataset: every non-held-out personal user of users.json (not the
+    /// population user 0, whose pairs serve non-personalized alignment); nil (every user) without users.json.
+    static func training(data: String) throws -> [Int]? {
+        let path = URL(fileURLWithPath: data).appendingPathComponent(UsersFile.fileName).path
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let ids = try UsersFile.read(path).filter { !$0.heldOut && $0.id != SimulatedUser.populationID }.map(\.id).sorted()
+        guard !ids.isEmpty else { throw CLIError("\(path) lists no personal training user; pass --users") }
+        return ids
+    }
+
+    static func card(_ trainer: PreferenceTrainer) -> String {
+        guard let p = trainer.userProjection, let index = trainer.userIndex else { return "" }
+        return """
+
+        ## Personalization
+        Conditioned on user embeddings (docs/PERSONALIZATION.md): u = normalize(mean over K = \(p.config.shots) pairs of \
+        ψ(x_w) − ψ(x_l)) from the frozen encoder in `user_encoder/`, projected by `user_projection/` to \
+        \(p.config.numTokens) tokens appended after the text tokens; p_udrop = \(p.config.userDropout). Trained on \
+        \(index.users.count) users. Sample with `t2ialign sample --user ID` or `--user-examples FILE`.
+
+        """
     }
 }

@@ -1,0 +1,35 @@
+/// The personalized-DPO knobs of `t2ialign train --personalized` (recorded in the run's config.json).
+public struct PersonalizationSettings: Codable, Sendable, Equatable {
+    /// The trained user encoder folder (`t2ialign user-encoder train --out DIR`); frozen during DPO and
+    /// copied into the model folder as user_encoder/.
+    public var userEncoder: String
+    /// M: user tokens appended after the text tokens.
+    public var tokens = 4
+    /// K: pairs per user embedding (nil: the encoder's `shots`).
+    public var shots: Int?
+    /// p_udrop: probability that a pair's user embedding is zeroed (no user tokens' content).
+    public var userDropout = 0.1
+    /// Peak learning rate of the user projection, which starts from scratch while the U-Net is fine-tuned
+    /// (it follows the same schedule as the U-Net's).
+    public var projectionLearningRate = 1e-3
+
+    public init(userEncoder: String, tokens: Int = 4, shots: Int? = nil, userDropout: Double = 0.1,
+                projectionLearningRate: Double = 1e-3) {
+        self.userEncoder = userEncoder
+        self.tokens = tokens
+        self.shots = shots
+        self.userDropout = userDropout
+        self.projectionLearningRate = projectionLearningRate
+    }
+
+    public func validate() throws {
+        func bad(_ flag: String, _ why: String) -> PersonalizationError { .invalidSetting(flag: flag, reason: why) }
+        guard !userEncoder.isEmpty else { throw bad("--user-encoder", "must name a trained user encoder folder") }
+        guard tokens >= 1 else { throw bad("--user-tokens", "must be at least 1") }
+        if let k = shots { guard k >= 1 else { throw bad("--user-shots", "must be at least 1") } }
+        guard (0...1).contains(userDropout) else { throw bad("--user-dropout", "must be in [0, 1]") }
+        guard projectionLearningRate > 0, projectionLearningRate.isFinite else {
+            throw bad("--user-projection-lr", "must be a positive number")
+        }
+    }
+}

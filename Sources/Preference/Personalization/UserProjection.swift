@@ -1,0 +1,122 @@
+import Autograd
+import Files
+import Foundation
+import Kernels
+import NN
+
+/// How a user embedding becomes conditioning tokens (`user_projection/config.json`).
+public struct UserProjectionConfig: Codable, Sendable, Equatable {
+    /// Dimension of u (the user encoder's embedding_dim).
+    public var embeddingDim: Int
+    /// M: tokens appended after the text tokens.
+    public var numTokens: Int
+    /// The U-Net's cross_attention_dim (the text encoder's hidden size).
+    public var crossAttentionDim: Int
+    /// K the model was trained with (support pairs per embedding).
+    public var shots: Int
+    /// p_udrop used in training (recorded for the model card; inference never drops).
+    public var userDropout: Double
+
+    public init(embeddingDim: Int, numTokens: Int = 4, crossAttentionDim: Int, shots: Int = 4, userDropout: Double = 0.1) {
+        self.embeddingDim = embeddingDim
+        self.numTokens = numTokens
+        self.crossAttentionDim = crossAttentionDim
+        self.shots = shots
+        self.userDropout = userDropout
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case embeddingDim = "embedding_dim", numTokens = "num_tokens", crossAttentionDim = "cross_attention_dim"
+        case shots, userDropout = "user_dropout"
+    }
+
+    public func validate() throws {
+        func bad(_ field: String, _ why: String) -> PersonalizationError { .invalidSetting(flag: field, reason: why) }
+        guard embeddingDim > 0 else { throw bad("embedding_dim", "must be positive") }
+        guard numTokens > 0 else { throw bad("num_tokens (--user-tokens)", "must be at least 1") }
+        guard crossAttentionDim > 0 else { throw bad("cross_attention_dim", "must be positive") }
+        guard shots > 0 else { throw bad("shots (--user-shots)", "must be at least 1") }
+        guard (0...1).contains(userDropout) else { throw bad("user_dropout (--user-dropout)", "must be in [0, 1]") }
+    }
+}
+
+/// u [B, E] → M extra cross-attention tokens [B, M, D] through one bias-free Linear (`weight` [M·D, E]).
+///
+/// No bias on purpose: u = 0 (no user, or a dropped embedding) gives exactly zero tokens — the same
+/// null tokens `generate()` pads the unconditional context with — and tokens are linear in u, so mixing
+/// users' embeddings mixes their tokens.
+public final class UserProjection: Module {
+    public let config: UserProjectionConfig
+    public let weight: Tensor
+
+    /// torch's default Linear initialisation, small next to the text tokens, so the pretrained U-Net starts
+    /// close to its unconditioned behaviour.
+    public init(config: UserProjectionConfig, rng: inout RNG) throws {
+        try config.validate()
+        self.config = config
+        weight = Initialization.kaimingUniform([config.numTokens * config.crossAttentionDim, config.embeddingDim],
+                                               fanIn: config.embeddingDim, rng: &rng)
+    }
+
+    public var ownParameters: [(String, Tensor)] { [("weight", weight)] }
+
+    /// [B, E] embeddings → [B, M, D] tokens.
+    public func tokens(_ embeddings: Tensor) throws -> Tensor {
+        guard embeddings.rank == 2, embeddings.shape[1] == config.embeddingDim, embeddings.shape[0] >= 1 else {
+            throw PersonalizationError.input("user embeddings have shape \(embeddings.shape); pass [B, \(config.embeddingDim)] (the user encoder's embedding_dim)")
+        }
+        return linear(embeddings, weight: weight).reshaped([embeddings.shape[0], config.numTokens, config.crossAttentionDim])
+    }
+
+    /// Tokens with embedding dropout: rows where `dropped` is true get u = 0, hence all-zero tokens.
+    public func tokens(_ embeddings: Tensor, dropped: [Bool]) throws -> Tensor {
+        guard dropped.count == embeddings.shape.first else {
+            throw PersonalizationError.input("\(dropped.count) dropout flags for \(embeddings.shape.first ?? 0) embeddings")
+        }
+        guard dropped.contains(true) else { return try tokens(embeddings) }
+        let keep = Tensor(shape: [dropped.count, 1], data: dropped.map { $0 ? 0 : 1 })
+        return try tokens(embeddings * keep)
+    }
+
+    /// Which of `count` rows lose their embedding (each with probability `probability`), drawn from `rng`.
+    public static func dropMask(count: Int, probability: Double, rng: inout RNG) -> [Bool] {
+        (0..<count).map { _ in rng.nextBool(probability: probability) }
+    }
+
+    // MARK: Folder
+
+    /// Writes `DIR/config.json` and `DIR/model.safetensors`.
+    public func save(to directory: String) throws {
+        let dir = URL(fileURLWithPath: directory)
+        try AtomicFile.write(JSONFormat.pretty.encode(config), to: dir.appendingPathComponent(UserEncoder.configFile).path)
+        try SafeTensors.write(stateDict(), metadata: ["format": "pt", "model": "t2ialign.UserProjection"],
+                              to: dir.appendingPathComponent(UserEncoder.weightsFile).path)
+    }
+
+    public static func load(from directory: String) throws -> UserProjection {
+        let dir = URL(fileURLWithPath: directory)
+        let configPath = dir.appendingPathComponent(UserEncoder.configFile).path
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw PersonalizationError.folder(path: configPath, reason: "missing; the model folder was not trained with --personalized")
+        }
+        let config: UserProjectionConfig
+        do { config = try JSONDecoder().decode(UserProjectionConfig.self, from: data) } catch {
+            throw PersonalizationError.folder(path: configPath, reason: "not a user projection config (\(error))")
+        }
+        var rng = RNG(seed: 0)
+        let projection: UserProjection
+        do { projection = try UserProjection(config: config, rng: &rng) } catch let e as PersonalizationError {
+            throw PersonalizationError.folder(path: configPath, reason: e.description)
+        }
+        let weights = dir.appendingPathComponent(UserEncoder.weightsFile).path
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw PersonalizationError.folder(path: weights, reason: "missing; the model folder is incomplete")
+        }
+        do {
+            try projection.load(stateDict: SafeTensors.read(weights).tensors)
+        } catch let e as ModuleError {
+            throw PersonalizationError.folder(path: weights, reason: e.description)
+        }
+        return projection
+    }
+}

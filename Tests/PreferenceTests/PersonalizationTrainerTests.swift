@@ -1,0 +1,106 @@
+import Autograd
+import Datasets
+import Diffusion
+import Files
+import Foundation
+import Kernels
+import NN
+import Preference
+import XCTest
+
+final class PersonalizationTrainerTests: XCTestCase {
+    private static let users: [(user: Int, taste: PersonalizationWorld.Taste, pairs: Int)] =
+        [(1, .bright, 5), (2, .dark, 5), (3, .bright, 4)]
+
+    private func config(steps: Int, personalized: String?, configure: (inout PreferenceTrainingConfig) -> Void = { _ in }) -> PreferenceTrainingConfig {
+        var c = PreferenceTrainingConfig()
+        c.objective = .dpo
+        c.steps = steps
+        c.batchSize = 2
+        c.checkpointEvery = 2
+        c.warmupSteps = 0
+        c.learningRate = 1e-3
+        c.users = nil
+        c.personalization = personalized.map { PersonalizationSettings(userEncoder: $0, tokens: 2, userDropout: 0.3) }
+        configure(&c)
+        return c
+    }
+
+    @discardableResult
+    private func run(_ config: PreferenceTrainingConfig, data: String, dir: String) throws -> PreferenceTrainer {
+        let dataset = try PairDataset(directory: data, options: PairDatasetOptions(resolution: TinyWorld.resolution))
+        let trainer = try PreferenceTrainer(model: TinyWorld.model(), dataset: dataset, config: config, runDirectory: dir)
+        try trainer.run { _, _ in "card" }
+        return trainer
+    }
+
+    private func metrics(_ dir: String) throws -> [PreferenceTrainer.Metrics] {
+        try JSONLines.read(PreferenceTrainer.Metrics.self, from: dir + "/metrics.jsonl").map(\.value)
+    }
+
+    func testReferenceSeesNoUserTokens() throws {
+        let data = try PersonalizationWorld.dataset(["train": Self.users])
+        let encoder = try PersonalizationWorld.encoderFolder()
+        let plainDir = PersonalizationWorld.temporaryDirectory("run"), personalDir = PersonalizationWorld.temporaryDirectory("run")
+        try run(config(steps: 1, personalized: nil), data: data, dir: plainDir)
+        let trainer = try run(config(steps: 1, personalized: encoder), data: data, dir: personalDir)
+        let plain = try metrics(plainDir)[0], personal = try metrics(personalDir)[0]
+        // Same batch, noise and t: the reference of the personalized run computes exactly what the plain
+        // run's reference does (text only), while its trained network sees the user tokens too.
+        XCTAssertEqual(personal.referenceWin, plain.referenceWin)
+        XCTAssertEqual(personal.referenceLose, plain.referenceLose)
+        XCTAssertEqual(plain.policyWin, plain.referenceWin)
+        XCTAssertNotEqual(personal.policyWin, personal.referenceWin)
+        XCTAssertGreaterThan(personal.gradNorm, 0)
+        XCTAssertNotNil(trainer.userProjection?.weight.grad, "the projection is trained jointly")
+        XCTAssertTrue(trainer.userEncoder?.parameters().allSatisfy { !$0.requiresGrad } ?? false, "the user encoder stays frozen")
+        XCTAssertEqual(trainer.userIndex?.users, [1, 2, 3], "all users' pairs at once")
+        // The model folder carries both personalization parts.
+        let parts = try PersonalizedModelParts.load(modelDirectory: trainer.modelPath)
+        XCTAssertEqual(parts.projection.config.numTokens, 2)
+        XCTAssertEqual(parts.projection.config.crossAttentionDim, 16)
+        XCTAssertEqual(parts.projection.weight.toArray(), trainer.userProjection?.weight.toArray())
+        XCTAssertNoThrow(try TextToImageModel.load(from: trainer.modelPath), "still a plain model folder too")
+    }
+
+    func testPersonalizedResumeContinuesTheSameTrajectory() throws {
+        let data = try PersonalizationWorld.dataset(["train": Self.users])
+        let encoder = try PersonalizationWorld.encoderFolder()
+        let whole = PersonalizationWorld.temporaryDirectory("run"), split = PersonalizationWorld.temporaryDirectory("run")
+        let a = try run(config(steps: 4, personalized: encoder), data: data, dir: whole)
+        try run(config(steps: 2, personalized: encoder), data: data, dir: split)
+        let b = try run(config(steps: 4, personalized: encoder), data: data, dir: split)
+        XCTAssertEqual(try metrics(whole).map(\.loss), try metrics(split).map(\.loss))
+        XCTAssertEqual(try metrics(whole).map(\.policyWin), try metrics(split).map(\.policyWin))
+        XCTAssertEqual(a.userProjection?.weight.toArray(), b.userProjection?.weight.toArray())
+        let ua = a.model.unet.stateDict(), ub = b.model.unet.stateDict()
+        for (name, t) in ua { XCTAssertEqual(t.toArray(), ub[name]?.toArray(), name) }
+        // Resuming with other personalization settings is refused.
+        XCTAssertThrowsError(try run(config(steps: 6, personalized: encoder) { $0.personalization?.tokens = 3 }, data: data, dir: split)) {
+            XCTAssertTrue("\($0)".contains("different settings"), "\($0)")
+        }
+    }
+
+    func testUserWithTooFewPairsIsRejected() throws {
+        // K = 2 needs 3 pairs per user (K others for each pair); user 4 has 2.
+        let data = try PersonalizationWorld.dataset(["train": Self.users + [(4, .dark, 2)]])
+        let encoder = try PersonalizationWorld.encoderFolder(shots: 2)
+        XCTAssertThrowsError(try run(config(steps: 1, personalized: encoder), data: data, dir: PersonalizationWorld.temporaryDirectory("run"))) { error in
+            guard case PersonalizationError.tooFewPairs(4, 2, 3, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("user 4"), "\(error)")
+        }
+    }
+
+    func testPersonalizationSettingsAreValidated() throws {
+        var c = config(steps: 1, personalized: "enc")
+        c.objective = .mapo
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--personalized works with --objective dpo"), "\($0)") }
+        c = config(steps: 1, personalized: "enc") { $0.personalization?.userDropout = 1.5 }
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--user-dropout"), "\($0)") }
+        c = config(steps: 1, personalized: "/nonexistent/encoder")
+        let data = try PersonalizationWorld.dataset(["train": Self.users])
+        XCTAssertThrowsError(try run(c, data: data, dir: PersonalizationWorld.temporaryDirectory("run"))) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/encoder/config.json"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Autograd
+import Datasets
+import Diffusion
+import Files
+import Foundation
+import Kernels
+import NN
+import Preference
+import XCTest
+
+final class PreferenceTrainerTests: XCTestCase {
+    private func run(_ objective: Objective, steps: Int, dir: String, data: String,
+                     configure: (inout PreferenceTrainingConfig) -> Void = { _ in }) throws -> PreferenceTrainer {
+        var config = PreferenceTrainingConfig()
+        config.objective = objective
+        config.steps = steps
+        config.batchSize = 2
+        config.checkpointEvery = 2
+        config.warmupSteps = 0
+        config.learningRate = 1e-3
+        config.users = [0]
+        configure(&config)
+        let dataset = try PairDataset(directory: data, options: PairDatasetOptions(resolution: TinyWorld.resolution, users: [0]))
+        let trainer = try PreferenceTrainer(model: try TinyWorld.model(), dataset: dataset, config: config, runDirectory: dir)
+        try trainer.run { _, _ in "card" }
+        return trainer
+    }
+
+    private func metrics(_ dir: String) throws -> [PreferenceTrainer.Metrics] {
+        try JSONLines.read(PreferenceTrainer.Metrics.self, from: dir + "/metrics.jsonl").map(\.value)
+    }
+
+    func testDPOStartsAtLn2AndUsesAReference() throws {
+        let data = try TinyWorld.dataset()
+        let dir = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        let trainer = try run(.dpo, steps: 1, dir: dir, data: data)
+        XCTAssertNotNil(trainer.reference)
+        let m = try metrics(dir)[0]
+        // θ = ref and both networks run the same kernels: exactly ln 2, and the update moved something.
+        XCTAssertEqual(m.loss, 0.693147, accuracy: 1e-6)
+        XCTAssertEqual(m.policyWin, m.referenceWin ?? .nan)
+        XCTAssertGreaterThan(m.gradNorm, 0)
+        XCTAssertEqual(trainer.dataset.report.filtered[.otherUser], 1, "the user filter drops user 5's pair")
+    }
+
+    func testMaPOAndSFTKeepNoReference() throws {
+        let data = try TinyWorld.dataset()
+        for objective in [Objective.mapo, .sft] {
+            let dir = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+            let trainer = try run(objective, steps: 1, dir: dir, data: data)
+            XCTAssertNil(trainer.reference, "\(objective) must not keep a reference network")
+            XCTAssertTrue(try metrics(dir)[0].loss.isFinite)
+        }
+    }
+
+    func testResumeContinuesTheSameTrajectory() throws {
+        let data = try TinyWorld.dataset()
+        let whole = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        _ = try run(.dpo, steps: 4, dir: whole, data: data)
+        let split = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        _ = try run(.dpo, steps: 2, dir: split, data: data)
+        let resumed = try run(.dpo, steps: 4, dir: split, data: data)
+        XCTAssertEqual(try metrics(whole).map(\.loss), try metrics(split).map(\.loss))
+        XCTAssertEqual(try metrics(whole).map(\.policyWin), try metrics(split).map(\.policyWin))
+        let a = try TextToImageModel.load(from: whole + "/model").unet.stateDict()
+        let b = resumed.model.unet.stateDict()
+        for (name, t) in a { XCTAssertEqual(t.toArray(), b[name]?.toArray(), name) }
+    }
+
+    func testResumeRefusesDifferentSettings() throws {
+        let data = try TinyWorld.dataset()
+        let dir = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        _ = try run(.dpo, steps: 2, dir: dir, data: data)
+        XCTAssertThrowsError(try run(.dpo, steps: 4, dir: dir, data: data) { $0.beta = 100 }) { error in
+            XCTAssertTrue("\(error)".contains("different settings"), "\(error)")
+        }
+    }
+
+    func testOneStepRaisesTheDPOMarginOnThePair() throws {
+        // One pair, one fixed x_t: after one optimizer step on the DPO loss, (Lθ_w − Lθ_l) − (Lref_w − Lref_l)
+        // must fall below 0 (the policy now prefers the winner more than the reference does).
+        let model = try TinyWorld.model()
+        let reference = try model.clone()
+        var rng = RNG(seed: 4)
+        let r = TinyWorld.resolution
+        let x0 = Tensor.rand([2, 3, r, r], rng: &rng, low: -1, high: 1)
+        let eps = Tensor.randn([1, 3, r, r], rng: &rng)
+        let noise = concat([eps, eps], axis: 0)
+        let t = [500, 500]
+        let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
+        let context = try GradMode.withoutGrad { try model.encode(["a red circle", "a red circle"]) }
+        func losses(_ m: TextToImageModel) throws -> Tensor {
+            mseLossPerSample(prediction: try m.unet(xt, timesteps: t.map(Float.init), context: context), target: noise)
+        }
+        let ref = try GradMode.withoutGrad { try losses(reference).toArray() }
+        model.textEncoder.setRequiresGrad(false)
+        let optimizer = AdamW(namedParameters: model.unet.namedParameters(), hyperparameters: .init(lr: 1e-4, weightDecay: 0))
+        let l = try losses(model)
+        let parts = split(l, sizes: [1, 1], axis: 0)
+        let out = DiffusionDPOLoss.loss(policyWin: parts[0], policyLose: parts[1], referenceWin: [ref[0]], referenceLose: [ref[1]])
+        XCTAssertEqual(out.loss.item(), 0.693147, accuracy: 1e-6)
+        out.loss.backward()
+        optimizer.step()
+        let after = try GradMode.withoutGrad { try losses(model).toArray() }
+        let margin = Double(after[0] - after[1]) - Double(ref[0] - ref[1])
+        XCTAssertLessThan(margin, 0, "one step should lower Lθ_w − Lθ_l relative to the reference")
+    }
+}
