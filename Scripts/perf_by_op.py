@@ -129,7 +129,9 @@ def main():
         f = family(frames)
         by_family[f]["total"] += period
         by_family[f]["phase:" + phase(frames)] += period
-        by_family[f]["leaf:" + leaf_kind(*frames[0])] += period
+        # An inlined leaf's object file is that of the first real frame above it.
+        dso = next((d for _, d in frames if d and d != "inlined"), "")
+        by_family[f]["leaf:" + leaf_kind(frames[0][0], dso)] += period
         leaves[frames[0][0][:90]] += period
         family_leaves[f][frames[0][0][:90]] += period
 

@@ -12,6 +12,7 @@ struct T2IAlign: ParsableCommand {
         The embedded default data is the Shapes world: rendered images with simulated users whose \
         preferences are known exactly.
         """,
-        subcommands: [TrainCommand.self, PretrainCommand.self, SampleCommand.self, EvalCommand.self, DataCommand.self, ScoreCommand.self, ExportCommand.self, BenchCommand.self]
+        subcommands: [TrainCommand.self, PretrainCommand.self, SampleCommand.self, EvalCommand.self, DataCommand.self,
+                      ScoreCommand.self, ScorerCommand.self, UserEncoderCommand.self, ExportCommand.self, BenchCommand.self]
     )
 }

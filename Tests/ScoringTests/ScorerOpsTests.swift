@@ -50,3 +50,27 @@ final class ScorerOpsTests: XCTestCase {
         XCTAssertEqual(y.grad?.toArray(), [1, 1, 0, 0])
     }
 }
+
+/// Cross-entropy against target distributions (the caption loss's building block).
+final class SoftCrossEntropyTests: XCTestCase {
+    func testMatchesTorch() {
+        // torch.nn.functional.cross_entropy(torch.tensor([[1., 2., .5], [0., -1., 3.]]),
+        //     torch.tensor([[.5, .5, 0.], [0., 0., 1.]]), reduction='none') → [0.96436878, 0.06588390]
+        let loss = softCrossEntropy(Tensor(shape: [2, 3], data: [1, 2, 0.5, 0, -1, 3]), targets: [0.5, 0.5, 0, 0, 0, 1])
+        XCTAssertEqual(loss.toArray()[0], 0.96436878, accuracy: 1e-6)
+        XCTAssertEqual(loss.toArray()[1], 0.06588390, accuracy: 1e-6)
+    }
+
+    func testLargeLogitsStayFinite() {
+        let loss = softCrossEntropy(Tensor(shape: [1, 2], data: [1000, -1000]), targets: [0, 1])
+        XCTAssertEqual(loss.item(), 2000, accuracy: 1e-2)
+    }
+
+    func testGradient() {
+        var rng = RNG(seed: 8)
+        let x = Tensor.randn([3, 4], rng: &rng)
+        let t: [Float] = [0.25, 0.25, 0.5, 0, 0, 1, 0, 0, 0.1, 0.2, 0.3, 0.4]
+        let r = GradientCheck.run([x], epsilon: 1e-2) { softCrossEntropy($0[0], targets: t) }
+        XCTAssertLessThan(r.maxError, 1e-3, "\(r)")
+    }
+}

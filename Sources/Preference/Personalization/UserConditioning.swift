@@ -12,14 +12,17 @@ public struct UserConditioning {
     /// [1, M, D], computed once.
     public let tokens: Tensor
     public let description: String
+    /// A short name for reports and model names ("user 41", "users 41:0.5,44:0.5", "no user").
+    public let label: String
 
-    public init(parts: PersonalizedModelParts, embedding: Tensor, description: String) throws {
+    public init(parts: PersonalizedModelParts, embedding: Tensor, description: String, label: String) throws {
         guard embedding.shape == [parts.encoder.config.embeddingDim] else {
             throw PersonalizationError.input("user embedding has shape \(embedding.shape), expected [\(parts.encoder.config.embeddingDim)]")
         }
         self.parts = parts
         self.embedding = embedding
         self.description = description
+        self.label = label
         tokens = try GradMode.withoutGrad { try parts.projection.tokens(embedding.reshaped([1, embedding.count])) }
     }
 
@@ -77,16 +80,19 @@ extension UserConditioning {
         switch source {
         case .none:
             return try UserConditioning(parts: parts, embedding: Tensor(zeros: [parts.encoder.config.embeddingDim]),
-                                        description: "no user (zero user tokens)")
+                                        description: "no user (zero user tokens)", label: "no user")
         case .examples(let file):
             let examples = try UserExamples.read(file: file, shots: k, resolution: s)
             return try UserConditioning(parts: parts, embedding: embedding(examples, encoder: parts.encoder),
-                                        description: "the user of \(file) (K = \(k))")
+                                        description: "the user of \(file) (K = \(k))",
+                                        label: "user of \((file as NSString).lastPathComponent)")
         case .user(let id):
-            return try UserConditioning(parts: parts, embedding: user(id), description: "user \(id) (K = \(k) pairs from \(data))")
+            return try UserConditioning(parts: parts, embedding: user(id), description: "user \(id) (K = \(k) pairs from \(data))",
+                                        label: "user \(id)")
         case .mix(let mix):
             let parts2 = try mix.components.map { (embedding: try user($0.user), weight: $0.weight) }
-            return try UserConditioning(parts: parts, embedding: mixed(parts2), description: "users \(mix.description) (K = \(k) each)")
+            return try UserConditioning(parts: parts, embedding: mixed(parts2), description: "users \(mix.description) (K = \(k) each)",
+                                        label: "users \(mix.description)")
         }
     }
 }

@@ -8,31 +8,36 @@ import Autograd
 ///
 /// where y_i is uniform over the captions identical to image i's (CLIP's one-hot target, except that
 /// duplicate captions — two faithful renders of one prompt — share the credit instead of being false
-/// negatives). PickScore fine-tunes a contrastively pretrained CLIP; on a small dataset this term plays
-/// that pretraining's part, teaching both towers the prompt attributes directly from every image.
+/// negatives). Optional hard-negative captions (`HardNegativeCaptions`) join the image → caption softmax.
+/// PickScore fine-tunes a contrastively pretrained CLIP; on a small dataset this term plays that
+/// pretraining's part, teaching both towers the prompt attributes directly from every image.
 public enum CaptionContrastiveLoss {
     /// `images`, `captions`: [N, D] unit embeddings, row i of each belonging together; `texts` the N captions.
-    public static func loss(images: Tensor, captions: Tensor, texts: [String], scale: Float) throws -> Tensor {
-        let n = texts.count
-        guard n > 0, images.shape == captions.shape, images.rank == 2, images.shape[0] == n else {
-            throw ScorerError.invalidInput("caption loss: images \(images.shape), captions \(captions.shape) and \(n) texts must describe the same N > 0 rows")
+    /// `negatives` [M, D] (texts `negativeTexts`) are extra captions every image is contrasted with (hard
+    /// negatives); they take part in the image → caption direction only.
+    public static func loss(images: Tensor, captions: Tensor, texts: [String], negatives: Tensor? = nil,
+                            negativeTexts: [String] = [], scale: Float) throws -> Tensor {
+        let n = texts.count, m = negativeTexts.count
+        guard n > 0, images.shape == captions.shape, images.rank == 2, images.shape[0] == n,
+              (negatives?.shape[0] ?? 0) == m, negatives.map({ $0.rank == 2 && $0.shape[1] == images.shape[1] }) ?? true else {
+            throw ScorerError.invalidInput("caption loss: images \(images.shape), captions \(captions.shape), \(n) texts, negatives \(negatives?.shape ?? []) and \(m) negative texts do not fit together")
         }
-        let targets = targetMatrix(texts)
         let logits = matmul(images, captions.permuted([1, 0])) * scale
-        let rows = mean(softCrossEntropy(logits, targets: targets))
-        let columns = mean(softCrossEntropy(logits.permuted([1, 0]), targets: targets))  // the matrix is symmetric
+        let columns = mean(softCrossEntropy(logits.permuted([1, 0]), targets: targetMatrix(texts, texts)))
+        let rowLogits = negatives.map { concat([logits, matmul(images, $0.permuted([1, 0])) * scale], axis: 1) } ?? logits
+        let rows = mean(softCrossEntropy(rowLogits, targets: targetMatrix(texts, texts + negativeTexts)))
         return (rows + columns) * 0.5
     }
 
-    /// [N, N] row-major: row i uniform over the j with texts[j] == texts[i].
-    public static func targetMatrix(_ texts: [String]) -> [Float] {
-        let n = texts.count
-        var t = [Float](repeating: 0, count: n * n)
-        var groups: [String: [Int]] = [:]
-        for (i, s) in texts.enumerated() { groups[s, default: []].append(i) }
-        for members in groups.values {
-            let w = 1 / Float(members.count)
-            for i in members { for j in members { t[i * n + j] = w } }
+    /// [rows.count, columns.count] row-major: row i uniform over the columns whose text equals rows[i].
+    public static func targetMatrix(_ rows: [String], _ columns: [String]) -> [Float] {
+        let c = columns.count
+        var columnsOf: [String: [Int]] = [:]
+        for (j, s) in columns.enumerated() { columnsOf[s, default: []].append(j) }
+        var t = [Float](repeating: 0, count: rows.count * c)
+        for (i, s) in rows.enumerated() {
+            guard let hits = columnsOf[s] else { continue }
+            for j in hits { t[i * c + j] = 1 / Float(hits.count) }
         }
         return t
     }

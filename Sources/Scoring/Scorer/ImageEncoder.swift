@@ -8,7 +8,8 @@ import NN
 ///     embeddings.conv, embeddings.norm         3(+2 coords) → stem, 3×3 stride 1
 ///     stages.i.downsample, .downsample_norm    3×3 stride 2
 ///     stages.i.conv, .norm                     3×3 stride 1, added back (residual)
-///     post_layernorm                           on the pooled [N, hidden] feature
+///     post_layernorm                           on the pooled [N, hidden] feature (the last stage's
+///                                              average pool, and with stem_pooling the stem's before its norm)
 public final class ImageEncoder: Module {
     public let config: ImageEncoderConfig
     let stemConv: Conv2d
@@ -41,11 +42,17 @@ public final class ImageEncoder: Module {
     public func callAsFunction(_ pixels: Tensor) -> Tensor {
         var x = pixels
         if config.coordinateChannels { x = concat([pixels, Self.coordinates(batch: pixels.shape[0], size: pixels.shape[2])], axis: 1) }
-        var h = silu(stemNorm(stemConv(x)))
+        let stem = stemConv(x)
+        var h = silu(stemNorm(stem))
         for stage in stages { h = stage(h) }
-        let (n, c) = (h.shape[0], h.shape[1])
-        let pooled = mean(h.reshaped([n, c, h.shape[2] * h.shape[3]]), axis: 2)
+        var pooled = Self.averagePool(h)
+        if config.stemPooling { pooled = concat([pooled, Self.averagePool(silu(stem))], axis: 1) }
         return postLayerNorm(pooled)
+    }
+
+    /// [N, C, H, W] → [N, C].
+    static func averagePool(_ x: Tensor) -> Tensor {
+        mean(x.reshaped([x.shape[0], x.shape[1], x.shape[2] * x.shape[3]]), axis: 2)
     }
 
     /// [N, 2, S, S]: x then y of each pixel centre, from −1 (left/top) to 1 (right/bottom).

@@ -14,6 +14,9 @@ public struct ImageEncoderConfig: Codable, Equatable, Sendable {
     /// Two extra input planes holding x and y in [−1, 1] (CoordConv): the average pool would otherwise
     /// leave position words ("at the top left") to what zero padding happens to reveal.
     public var coordinateChannels = true
+    /// Also average-pool the stem's activations before its GroupNorm into the pooled feature: global
+    /// brightness, saturation and pixel-noise statistics, which per-sample normalisation removes.
+    public var stemPooling = true
     public var layerNormEps: Float = 1e-5
 
     public init() {}
@@ -21,11 +24,11 @@ public struct ImageEncoderConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", numChannels = "num_channels", stemChannels = "stem_channels"
         case stageChannels = "stage_channels", normGroups = "norm_groups"
-        case coordinateChannels = "coordinate_channels", layerNormEps = "layer_norm_eps"
+        case coordinateChannels = "coordinate_channels", stemPooling = "stem_pooling", layerNormEps = "layer_norm_eps"
     }
 
-    /// Width of the pooled feature (the last stage's channels).
-    public var hiddenSize: Int { stageChannels.last ?? stemChannels }
+    /// Width of the pooled feature: the last stage's channels, plus the stem's when `stemPooling`.
+    public var hiddenSize: Int { (stageChannels.last ?? stemChannels) + (stemPooling ? stemChannels : 0) }
 
     public func validate(file: String) throws {
         func bad(_ key: String, _ why: String) -> ScorerError { .config(file: file, field: "vision_config." + key, reason: why) }

@@ -48,6 +48,8 @@ public final class ScorerTrainer {
     public let runDirectory: URL
     /// The split measured every `config.validateEvery` steps (ties kept, same users as training).
     public var validation: PairDataset?
+    /// Draws the hard-negative captions (saved in checkpoints, so a resumed run draws the same).
+    var negativeRNG: RNG
 
     public init(scorer: PreferenceScorer, dataset: PairDataset, config: ScorerTrainingConfig, runDirectory: String) throws {
         try config.validate()
@@ -61,6 +63,7 @@ public final class ScorerTrainer {
         self.dataset = dataset
         self.config = config
         self.runDirectory = URL(fileURLWithPath: runDirectory)
+        negativeRNG = RNG(seed: config.seed, stream: 0x4E45_47)  // "NEG"
     }
 
     var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint").path }
@@ -90,6 +93,7 @@ public final class ScorerTrainer {
             try ckpt.restore(model: scorer, optimizer: optimizer, ema: ema)
             step = ckpt.step
             position = ckpt.training.loader
+            if let r = ckpt.rngs["negatives"] { negativeRNG = r }
             priorSeconds = ckpt.training.seconds
             try MetricsFile.truncate(metricsPath, after: step, as: Metrics.self)
             last = try? JSONLines.read(Metrics.self, from: metricsPath, allowTruncatedLastLine: true).last?.value
@@ -103,7 +107,8 @@ public final class ScorerTrainer {
         let start = Date()
         func elapsed() -> Double { priorSeconds + Date().timeIntervalSince(start) }
         let save = { (at: Int) in
-            try TrainingCheckpoint(step: at, model: self.scorer, optimizer: optimizer, ema: ema, schedule: schedule,
+            try TrainingCheckpoint(step: at, model: self.scorer, optimizer: optimizer, ema: ema, rngs: ["negatives": self.negativeRNG],
+                                   schedule: schedule,
                                    training: RunState(config: self.config, loader: loader.position, dataset: self.dataset.file,
                                                       seconds: elapsed()))
                 .save(to: self.checkpointPath)
@@ -178,8 +183,21 @@ public final class ScorerTrainer {
                            sizes: [b, b], axis: 0)
         let pairLoss = try PreferencePairLoss.loss(first: scores[0], second: scores[1], isTie: batch.isTie,
                                                    examplesPerPrompt: batch.examplesPerPrompt)
-        let captionLoss = try captions.map {
-            try CaptionContrastiveLoss.loss(images: images, captions: parts[1], texts: $0, scale: Float(config.captionLogitScale))
+        var captionLoss: Tensor?
+        if let captions {
+            var negativeTexts: [String] = []
+            if config.hardNegatives > 0 {
+                for c in captions {
+                    guard let n = HardNegativeCaptions.oneAttributeOff(c, count: config.hardNegatives, rng: &negativeRNG) else {
+                        negativeTexts = []
+                        break
+                    }
+                    negativeTexts += n
+                }
+            }
+            let negatives = negativeTexts.isEmpty ? nil : try scorer.textEmbeddings(negativeTexts)
+            captionLoss = try CaptionContrastiveLoss.loss(images: images, captions: parts[1], texts: captions, negatives: negatives,
+                                                          negativeTexts: negativeTexts, scale: Float(config.captionLogitScale))
         }
         return (scores[0], scores[1], pairLoss, captionLoss)
     }

@@ -27,6 +27,9 @@ public struct ScorerTrainingConfig: Codable, Sendable, Equatable {
     /// Weight of the CLIP-style contrastive loss between images and their own captions (caption_0/1),
     /// added to the pair loss when the data has them (0 = off). See `CaptionContrastiveLoss`.
     public var captionLossWeight = 1.0
+    /// One-attribute-off copies of each image's caption added as negatives to that loss (Shapes-grammar
+    /// captions only; 0 = none). See `HardNegativeCaptions`.
+    public var hardNegatives = 2
     /// The fixed scale of that loss's logits (CLIP's initial 1/0.07; the learned logit_scale stays the
     /// preference model's own).
     public var captionLogitScale = 1 / 0.07
@@ -47,6 +50,7 @@ public struct ScorerTrainingConfig: Codable, Sendable, Equatable {
         guard checkpointEvery > 0 else { throw bad("--checkpoint-every", "must be positive") }
         guard validateEvery >= 0 else { throw bad("--validate-every", "must not be negative; 0 turns it off") }
         guard captionLossWeight >= 0, captionLossWeight.isFinite else { throw bad("--caption-loss-weight", "must be ≥ 0; 0 turns it off") }
+        guard hardNegatives >= 0 else { throw bad("--hard-negatives", "must not be negative; 0 turns them off") }
         guard captionLogitScale > 0, captionLogitScale.isFinite else { throw bad("--caption-logit-scale", "must be a positive number") }
         if let users, users.isEmpty { throw bad("--users", "names no user; give ids such as 0 or 3,7, or 'all'") }
         _ = try LRSchedule(name: lrSchedule, baseLR: learningRate, warmupSteps: warmupSteps, totalSteps: steps)

@@ -56,6 +56,9 @@ struct ScorerTrainCommand: ParsableCommand {
     @Option(name: .customLong("caption-loss-weight"),
             help: "Weight of the contrastive loss between images and their own captions (caption_0/caption_1), when the data has them; 0 = off.")
     var captionLossWeight = 1.0
+    @Option(name: .customLong("hard-negatives"),
+            help: "One-attribute-off copies of each caption added as negatives to that loss (Shapes-grammar captions; 0 = none).")
+    var hardNegatives = 2
     @Option(help: "A scorer config.json to use instead of the default architecture.") var config: String?
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
 
@@ -76,6 +79,7 @@ struct ScorerTrainCommand: ParsableCommand {
             settings.users = try UserSelection.parse(users)
             settings.flip = flip
             settings.captionLossWeight = captionLossWeight
+            settings.hardNegatives = hardNegatives
             if let config { settings.model = try PreferenceScorerConfig.load(from: config) }
             try settings.validate()
 
