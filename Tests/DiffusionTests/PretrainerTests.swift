@@ -31,7 +31,7 @@ final class PretrainerTests: XCTestCase {
         config.batchSize = 2
         config.warmupSteps = 1
         config.checkpointEvery = 2
-        try Pretrainer(model: tinyModel(), source: RandomImages(), config: config, runDirectory: dir).run { _, _ in "card" }
+        try Pretrainer(model: tinyModel(), source: RandomImages(), config: config, runDirectory: dir).run { _, _, _ in "card" }
     }
 
     private func losses(_ dir: String) throws -> [Double] {

@@ -80,9 +80,12 @@ extension TextToImageModel {
         return images
     }
 
+    /// Both samplers clip the predicted x_0 to the pixel range [−1, 1], diffusers' default for its DDPM and DDIM
+    /// schedulers. It matters in pixel space: at high t, x_0 = (x_t − √(1−ᾱ)·ε̂)/√ᾱ divides by √ᾱ ≈ 0.006, so an
+    /// unclipped deterministic DDIM trajectory carries a small ε error into saturated noise.
     private func makeScheduler(_ options: GenerationOptions) throws -> any DiffusionScheduler {
         switch options.sampler {
-        case .ddim: return try DDIMScheduler(schedule: schedule, config: .init(eta: options.eta))
+        case .ddim: return try DDIMScheduler(schedule: schedule, config: .init(clipSample: true, eta: options.eta))
         case .ddpm: return try DDPMScheduler(schedule: schedule)
         }
     }

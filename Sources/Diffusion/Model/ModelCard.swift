@@ -4,7 +4,7 @@ import Foundation
 /// budget and the measured quality. Quality figures are appended by the commands that measure them.
 public enum ModelCard {
     public static func pretrained(preset: String, command: String, config: PretrainingConfig, data: String,
-                                  finalLoss: Double, seconds: Double) -> String {
+                                  finalLoss: Double, seconds: Double, step: Int) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let configJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -16,9 +16,9 @@ public enum ModelCard {
 
         - **Data**: \(data)
         - **Command**: `\(command)`
-        - **Budget**: \(config.steps) steps of batch \(config.batchSize), \(String(format: "%.1f", seconds / 60)) min wall time
+        - **Budget**: \(step < config.steps ? "\(step) of \(config.steps) (an intermediate checkpoint)" : "\(config.steps)") steps of batch \(config.batchSize), \(String(format: "%.1f", seconds / 60)) min wall time
           for the last (or only) segment of the run, on the machine that trained it
-        - **Final training loss** (last step, noisy): \(String(format: "%.4f", finalLoss))
+        - **Training loss** (last step, noisy): \(String(format: "%.4f", finalLoss))
         - **Weights**: EMA (decay \(config.emaDecay)) in `unet/` and `text_encoder/`; schedule in `scheduler/`
 
         ## Training configuration

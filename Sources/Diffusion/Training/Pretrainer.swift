@@ -50,7 +50,7 @@ public final class Pretrainer {
     /// Trains to `config.steps` (resuming if a checkpoint exists), then writes the model folder.
     /// Returns false when interrupted (a checkpoint was saved; run again to continue).
     @discardableResult
-    public func run(card: (_ finalLoss: Double, _ seconds: Double) -> String) throws -> Bool {
+    public func run(card: (_ finalLoss: Double, _ seconds: Double, _ step: Int) -> String) throws -> Bool {
         model.textEncoder.setRequiresGrad(config.trainTextEncoder)
         model.unet.setRequiresGrad(true)
         let trainable = model.namedParameters().filter { $0.1.requiresGrad }
@@ -124,10 +124,10 @@ public final class Pretrainer {
             if step % config.checkpointEvery == 0 || step == config.steps {
                 try saveCheckpoint(step)
                 // A usable model at every checkpoint, not only at the end.
-                if step < config.steps { try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start))) }
+                if step < config.steps { try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start), step)) }
             }
         }
-        try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start)))
+        try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start), config.steps))
         return true
     }
 

@@ -43,6 +43,9 @@ public final class Evaluator {
     /// Extra conditioning tokens per model (e.g. a user embedding), given the prompt rows of a batch.
     public var extraTokensA: ((Range<Int>) throws -> Tensor?)?
     public var extraTokensB: ((Range<Int>) throws -> Tensor?)?
+    /// Where each model's images are kept between evaluations (nil: always generate; ignored with extra tokens).
+    public var cacheA: SampleCache?
+    public var cacheB: SampleCache?
 
     public init(modelA: TextToImageModel, nameA: String, modelB: TextToImageModel, nameB: String,
                 scorer: ImageScorer, prompts: [String], settings: Settings, directory: String) throws {
@@ -109,16 +112,16 @@ public final class Evaluator {
 
     /// Generates and scores every seed of the given prompts with both models.
     func compare(_ promptIndices: [Int]) throws -> [Record] {
-        var rowPrompts: [String] = [], generators: [RNG] = [], keys: [(Int, Int)] = []
+        var rows: [SampleRow] = [], keys: [(Int, Int)] = []
         for p in promptIndices {
             for k in 0..<settings.seeds {
-                rowPrompts.append(prompts[p])
-                generators.append(RNG(seed: settings.baseSeed &+ UInt64(k), stream: UInt64(p)))
+                rows.append(SampleRow(prompt: prompts[p], stream: UInt64(p), seed: settings.baseSeed &+ UInt64(k)))
                 keys.append((p, k))
             }
         }
-        let a = try modelA.generate(prompts: rowPrompts, generators: generators, options: settings.generation, extraTokens: extraTokensA)
-        let b = try modelB.generate(prompts: rowPrompts, generators: generators, options: settings.generation, extraTokens: extraTokensB)
+        let rowPrompts = rows.map(\.prompt)
+        let a = try modelA.generate(rows: rows, options: settings.generation, cache: cacheA, extraTokens: extraTokensA)
+        let b = try modelB.generate(rows: rows, options: settings.generation, cache: cacheB, extraTokens: extraTokensB)
         let sa = try scorer.scores(images: a, prompts: rowPrompts)
         let sb = try scorer.scores(images: b, prompts: rowPrompts)
         return keys.indices.map { i in
@@ -135,14 +138,13 @@ public final class Evaluator {
                              to: recordsPath)
     }
 
-    /// A/B pairs of the first prompts at seed 0, regenerated (cheap) so the grid needs no stored images.
+    /// A/B pairs of the first prompts at seed 0, regenerated (cheap) unless a sample cache holds them.
     func writeGrid(records: [Record]) throws {
         let shown = Array(prompts.indices.prefix(settings.gridPrompts))
         guard !shown.isEmpty else { return }
-        let gens = shown.map { RNG(seed: settings.baseSeed, stream: UInt64($0)) }
-        let texts = shown.map { prompts[$0] }
-        let a = try modelA.generate(prompts: texts, generators: gens, options: settings.generation, extraTokens: extraTokensA)
-        let b = try modelB.generate(prompts: texts, generators: gens, options: settings.generation, extraTokens: extraTokensB)
+        let rows = shown.map { SampleRow(prompt: prompts[$0], stream: UInt64($0), seed: settings.baseSeed) }
+        let a = try modelA.generate(rows: rows, options: settings.generation, cache: cacheA, extraTokens: extraTokensA)
+        let b = try modelB.generate(rows: rows, options: settings.generation, cache: cacheB, extraTokens: extraTokensB)
         var cells: [(RGBImage, caption: String)] = []
         for (i, p) in shown.enumerated() {
             let r = records.first { $0.promptIndex == p && $0.seed == 0 }

@@ -35,6 +35,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ddim or ddpm.") var sampler = "ddim"
     @Option(help: "First seed.") var seed: UInt64 = 0
     @Option(help: "Output directory.") var out = "runs/eval"
+    @Option(name: .customLong("sample-cache"),
+            help: "Folder keeping generated images by model weights, options, prompt and seed, so a baseline is sampled once across evaluations.")
+    var sampleCache = EvaluationRun.defaultSampleCache
+    @Flag(name: .customLong("no-sample-cache"), help: "Always generate (write no cached images).") var noSampleCache = false
 
     func validate() throws {
         guard oracle else { throw ValidationError("choose a scorer: --oracle (the learned scorer is not available yet)") }
@@ -54,17 +58,8 @@ struct EvalCommand: ParsableCommand {
             settings.baseSeed = seed
             settings.generation = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                                     steps: steps, guidance: guidance)
-            let evaluator = try Evaluator(modelA: TextToImageModel.load(from: model), nameA: ModelName.short(model),
-                                          modelB: TextToImageModel.load(from: baseline), nameB: ModelName.short(baseline),
-                                          scorer: scorer, prompts: list, settings: settings, directory: out)
-            var bar = ProgressLine(total: list.count, label: "eval prompts")
-            let report = try evaluator.run { done, _ in bar.update(step: done) }
-            print(report.headline)
-            if let a = report.correctnessA, let b = report.correctnessB {
-                print("  \(report.nameA): \(a.summary)")
-                print("  \(report.nameB): \(b.summary)")
-            }
-            print("report: \(out)/report.md, \(out)/report.json; A/B grid: \(out)/grid.png")
+            try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: scorer, prompts: list, settings: settings,
+                                        out: out, sampleCache: noSampleCache ? nil : sampleCache))
         }
     }
 }
@@ -79,13 +74,5 @@ enum OracleUser {
             throw CLIError("user \(id) is not in \(path); its users are \(users.map(\.id).map(String.init).joined(separator: ", "))")
         }
         return OracleRewardScorer(weights: u.weights, userDescription: "user \(id)" + (u.archetype.map { " (\($0.rawValue))" } ?? ""))
-    }
-}
-
-enum ModelName {
-    /// "runs/dpo/model" → "dpo", "Models/shapes-base" → "shapes-base".
-    static func short(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        return url.lastPathComponent == "model" ? url.deletingLastPathComponent().lastPathComponent : url.lastPathComponent
     }
 }

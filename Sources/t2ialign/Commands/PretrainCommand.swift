@@ -58,9 +58,9 @@ struct PretrainCommand: ParsableCommand {
             print("data: \(source.summary)")
             let trainer = try Pretrainer(model: model, source: source, config: config, runDirectory: out)
             let command = CommandLine.arguments.dropFirst().joined(separator: " ")
-            let finished = try trainer.run { loss, seconds in
+            let finished = try trainer.run { loss, seconds, step in
                 ModelCard.pretrained(preset: preset, command: "t2ialign \(command)", config: config, data: source.summary,
-                                     finalLoss: loss, seconds: seconds)
+                                     finalLoss: loss, seconds: seconds, step: step)
             }
             if finished { print("model written to \(trainer.modelPath)") }
         }

@@ -4,6 +4,7 @@ import Diffusion
 import Foundation
 import NN
 import Preference
+import Scoring
 import ShapesWorld
 
 /// `t2ialign train`: aligns a pretrained model on preference pairs.
@@ -56,6 +57,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Random horizontal flips.") var flip = false
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
     @Flag(help: "Personalized DPO: condition the trained network on each pair's user embedding.") var personalized = false
+    @Option(name: .customLong("eval-prompts"),
+            help: "After training on Shapes data, evaluate the aligned model against --init by the oracle on this many held-out test prompts (0 = skip).")
+    var evalPrompts = 100
+    @Option(name: .customLong("eval-steps"), help: "DDIM steps of that evaluation.") var evalSteps = 25
     @Option(name: .customLong("user-encoder"), help: "Trained user encoder folder (t2ialign user-encoder train --out DIR).")
     var userEncoder = "runs/user-encoder"
     @Option(name: .customLong("user-tokens"), help: "M: user tokens appended to the text tokens.") var userTokens = 4
@@ -116,8 +121,45 @@ struct TrainCommand: ParsableCommand {
                                       pairs: dataset.count, last: last, seconds: seconds)
                     + PersonalizedUsers.card(trainer)
             }
-            if finished { print("model written to \(trainer.modelPath); curves in \(trainer.curvesPath)") }
+            guard finished else { return }
+            print("model written to \(trainer.modelPath); curves in \(trainer.curvesPath)")
+            try ClosingEvaluation.run(model: trainer.modelPath, baseline: initModel, data: data, users: config.users,
+                                      prompts: personalized ? 0 : evalPrompts, steps: evalSteps, out: runDir + "/eval")
         }
+    }
+}
+
+/// `train`'s last act on Shapes data: the aligned model against its starting point, by the oracle of the
+/// user it was aligned to (the population user unless one other user was selected), on evenly spread
+/// held-out test prompts, one seed each — the same evaluation `t2ialign eval` runs, smaller.
+enum ClosingEvaluation {
+    static func run(model: String, baseline: String, data: String, users: [Int]?, prompts count: Int, steps: Int, out: String) throws {
+        guard count > 0 else { return }
+        guard ShapesData.isShapes(data) else {
+            print("not Shapes data, so no oracle: evaluate with `t2ialign eval --model \(model) --baseline \(baseline) --scorer DIR`")
+            return
+        }
+        let test = ShapesPrompt.prompts(in: .test).map(\.text)
+        let n = min(count, test.count)
+        let prompts = (0..<n).map { test[$0 * test.count / n] }
+        var settings = Evaluator.Settings()
+        settings.seeds = 1
+        settings.generation = GenerationOptions(sampler: .ddim, steps: steps, guidance: 3)
+        let user = users?.count == 1 ? users?.first : nil
+        print("evaluating against \(baseline) on \(n) held-out test prompts (oracle\(user.map { " of user \($0)" } ?? ""), DDIM \(steps) steps) …")
+        try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: OracleUser.scorer(user: user, data: data),
+                                    prompts: prompts, settings: settings, out: out, sampleCache: EvaluationRun.defaultSampleCache))
+    }
+}
+
+enum ShapesData {
+    /// Whether a dataset folder was made by the Shapes synthesizer (its dataset.json says so).
+    static func isShapes(_ folder: String) -> Bool {
+        let path = URL(fileURLWithPath: folder).appendingPathComponent("dataset.json").path
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let source = json["source"] as? String else { return false }
+        return source.hasPrefix("shapes-world")
     }
 }
 

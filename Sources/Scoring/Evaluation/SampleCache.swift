@@ -1,0 +1,97 @@
+import Autograd
+import Diffusion
+import Foundation
+import ImageIO
+import Kernels
+
+/// Generated images kept on disk under what determines them — the model's weights, noise schedule and
+/// generation options, then the prompt, its index (the noise stream) and the seed — so that evaluating
+/// several models against one baseline samples the baseline once. Images are stored as the 8-bit PNGs
+/// that scorers see anyway, so a cached image scores exactly like a fresh one.
+public struct SampleCache {
+    /// ROOT/<fingerprint of model + options>/.
+    public let directory: URL
+
+    public init(root: String, model: TextToImageModel, options: GenerationOptions) throws {
+        var options = options
+        options.batchSize = 0  // rows do not depend on the batch they share
+        var h = ByteFingerprint()
+        for (name, p) in model.namedParameters() {
+            h.add(Array(name.utf8))
+            h.add(p.shape)
+            h.add(p.toArray())
+        }
+        h.add(model.schedule.alphasCumprodFloat)
+        h.add(Array(try JSONEncoder.sorted.encode(options)))
+        directory = URL(fileURLWithPath: root).appendingPathComponent(String(format: "%016llx", h.value))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    public func path(prompt: String, stream: UInt64, seed: UInt64) -> String {
+        var h = ByteFingerprint()
+        h.add(Array(prompt.utf8))
+        h.add([stream, seed])
+        return directory.appendingPathComponent(String(format: "%016llx.png", h.value)).path
+    }
+
+    /// The cached image, or nil when absent or unreadable (it is then regenerated and rewritten).
+    func image(prompt: String, stream: UInt64, seed: UInt64) -> RGBImage? {
+        let p = path(prompt: prompt, stream: stream, seed: seed)
+        guard FileManager.default.fileExists(atPath: p) else { return nil }
+        return try? ImageFile.read(p)
+    }
+
+    func store(_ image: RGBImage, prompt: String, stream: UInt64, seed: UInt64) throws {
+        try ImageFile.writePNG(image, to: path(prompt: prompt, stream: stream, seed: seed))
+    }
+}
+
+/// One row to generate: the prompt, the noise stream (its prompt index) and the seed.
+struct SampleRow {
+    var prompt: String, stream: UInt64, seed: UInt64
+    var generator: RNG { RNG(seed: seed, stream: stream) }
+}
+
+extension TextToImageModel {
+    /// `generate` for `rows`, reading what `cache` holds and generating (and storing) only the rest.
+    func generate(rows: [SampleRow], options: GenerationOptions, cache: SampleCache?,
+                  extraTokens: ((Range<Int>) throws -> Tensor?)?) throws -> [RGBImage] {
+        guard let cache, extraTokens == nil else {
+            return try generate(prompts: rows.map(\.prompt), generators: rows.map(\.generator), options: options,
+                                extraTokens: extraTokens)
+        }
+        var images = rows.map { cache.image(prompt: $0.prompt, stream: $0.stream, seed: $0.seed) }
+        let missing = images.indices.filter { images[$0] == nil }
+        if !missing.isEmpty {
+            let made = try generate(prompts: missing.map { rows[$0].prompt }, generators: missing.map { rows[$0].generator },
+                                    options: options, extraTokens: nil)
+            for (i, image) in zip(missing, made) {
+                images[i] = image
+                try cache.store(image, prompt: rows[i].prompt, stream: rows[i].stream, seed: rows[i].seed)
+            }
+        }
+        return images.map { $0! }
+    }
+}
+
+/// FNV-1a 64 over raw bytes, fed in pieces.
+struct ByteFingerprint {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add<T>(_ values: [T]) {
+        values.withUnsafeBytes { bytes in
+            for b in bytes {
+                value ^= UInt64(b)
+                value = value &* 0x0000_0100_0000_01b3
+            }
+        }
+    }
+}
+
+private extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

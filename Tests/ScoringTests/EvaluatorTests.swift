@@ -1,0 +1,119 @@
+import Diffusion
+import Foundation
+import ImageIO
+import Kernels
+import Scoring
+import XCTest
+
+/// The evaluator's contract (specs/evaluation.md): same noise for both models, ties ½, deterministic,
+/// resumable; and the sample cache changes nothing but the time.
+final class EvaluatorTests: ScorerTempDirTestCase {
+    /// Mean brightness: a scorer that needs no training and separates different images.
+    struct BrightnessScorer: ImageScorer {
+        var name: String { "brightness" }
+        var unit: String { "mean pixel value" }
+        func scores(images: [RGBImage], prompts: [String]) throws -> [Double] {
+            images.map { Double($0.pixels.reduce(0) { $0 + Int($1) }) / Double($0.pixels.count) }
+        }
+    }
+
+    static func tinyModel(seed: UInt64) throws -> TextToImageModel {
+        var rng = RNG(seed: seed)
+        let unet = UNetConfig(sampleSize: 8, blockOutChannels: [8, 16, 16], attentionHeadDim: 2, crossAttentionDim: 16,
+                              normNumGroups: 4)
+        let text = TextEncoderConfig(hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1, numAttentionHeads: 2)
+        return try TextToImageModel(unet: UNet2DConditionModel(config: unet, rng: &rng),
+                                    textEncoder: TextEncoder(config: text, rng: &rng), schedule: NoiseSchedule())
+    }
+
+    let prompts = ["a red circle on a blue background", "a large green square on a white background",
+                   "a small blue triangle at the top left on a yellow background"]
+
+    var settings: Evaluator.Settings {
+        var s = Evaluator.Settings()
+        s.seeds = 2
+        s.generation = GenerationOptions(sampler: .ddim, steps: 3, guidance: 2, batchSize: 4)
+        s.bootstrapRounds = 200
+        s.gridPrompts = 2
+        return s
+    }
+
+    func evaluate(_ a: TextToImageModel, _ b: TextToImageModel, dir: String, cache: String? = nil) throws -> EvaluationReport {
+        let e = try Evaluator(modelA: a, nameA: "a", modelB: b, nameB: "b", scorer: BrightnessScorer(), prompts: prompts,
+                              settings: settings, directory: path(dir))
+        if let cache {
+            e.cacheA = try SampleCache(root: path(cache), model: a, options: settings.generation)
+            e.cacheB = try SampleCache(root: path(cache), model: b, options: settings.generation)
+        }
+        return try e.run()
+    }
+
+    func testModelAgainstItselfIsFiftyPercentWithinItsInterval() throws {
+        let m = try Self.tinyModel(seed: 1)
+        let r = try evaluate(m, m, dir: "self")
+        XCTAssertEqual(r.winRate.ties, prompts.count * settings.seeds, "same model, same noise: every comparison ties")
+        XCTAssertEqual(r.winRate.rate, 0.5)
+        XCTAssertLessThanOrEqual(r.winRate.lower, 0.5)
+        XCTAssertGreaterThanOrEqual(r.winRate.upper, 0.5)
+        for file in ["report.json", "report.md", "grid.png", "comparisons.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path("self/" + file)), file)
+        }
+    }
+
+    func testSameSeedGivesIdenticalResultsAndDifferentModelsDiffer() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        let r1 = try evaluate(a, b, dir: "one"), r2 = try evaluate(a, b, dir: "two")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("one/comparisons.jsonl"))),
+                       try Data(contentsOf: URL(fileURLWithPath: path("two/comparisons.jsonl"))))
+        XCTAssertEqual(r1.winRate.rate, r2.winRate.rate)
+        XCTAssertLessThan(r1.winRate.ties, prompts.count * settings.seeds, "two different random models should not tie everywhere")
+    }
+
+    func testInterruptedEvaluationResumesToTheSameReport() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        let full = try evaluate(a, b, dir: "full")
+        // Keep only the first prompt's lines plus half a line, as a kill mid-write would leave them.
+        let lines = try String(contentsOfFile: path("full/comparisons.jsonl"), encoding: .utf8).split(separator: "\n")
+        let partial = lines.prefix(settings.seeds).joined(separator: "\n") + "\n" + lines[settings.seeds].prefix(10)
+        try FileManager.default.createDirectory(atPath: path("resumed"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: path("full/settings.json"), toPath: path("resumed/settings.json"))
+        try partial.write(toFile: path("resumed/comparisons.jsonl"), atomically: true, encoding: .utf8)
+        let resumed = try evaluate(a, b, dir: "resumed")
+        XCTAssertEqual(resumed.winRate.rate, full.winRate.rate)
+        XCTAssertEqual(try String(contentsOfFile: path("resumed/comparisons.jsonl"), encoding: .utf8),
+                       try String(contentsOfFile: path("full/comparisons.jsonl"), encoding: .utf8))
+    }
+
+    func testSampleCacheGivesTheSameComparisonsAndIsReused() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        _ = try evaluate(a, b, dir: "plain")
+        _ = try evaluate(a, b, dir: "cached", cache: "cache")
+        let expected = try String(contentsOfFile: path("plain/comparisons.jsonl"), encoding: .utf8)
+        XCTAssertEqual(try String(contentsOfFile: path("cached/comparisons.jsonl"), encoding: .utf8), expected)
+
+        let cacheB = try SampleCache(root: path("cache"), model: b, options: settings.generation)
+        let stored = try FileManager.default.contentsOfDirectory(atPath: cacheB.directory.path).filter { $0.hasSuffix(".png") }
+        XCTAssertEqual(stored.count, prompts.count * settings.seeds, "one PNG per prompt × seed")
+
+        // A second evaluation reads the baseline from the cache: overwrite one cached image and it is what gets scored.
+        let first = cacheB.path(prompt: prompts[0], stream: 0, seed: 0)
+        try ImageFile.writePNG(RGBImage(width: 8, height: 8, fill: (255, 255, 255)), to: first)
+        let again = try evaluate(a, b, dir: "again", cache: "cache")
+        XCTAssertEqual(again.winRate.losses + again.winRate.ties + again.winRate.wins, prompts.count * settings.seeds)
+        let records = try String(contentsOfFile: path("again/comparisons.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(records[0].contains("\"scoreB\":255"), "the cached (overwritten) baseline image was scored: \(records[0])")
+    }
+
+    func testCacheDirectoryDependsOnWeightsAndOptions() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        var other = settings.generation
+        other.steps += 1
+        let d1 = try SampleCache(root: path("c"), model: a, options: settings.generation).directory
+        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: settings.generation).directory)
+        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: b, options: settings.generation).directory)
+        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: a, options: other).directory)
+        var batch = settings.generation
+        batch.batchSize = 1
+        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: batch).directory, "batch size does not change images")
+    }
+}
