@@ -16,14 +16,20 @@ struct EvalCommand: ParsableCommand {
         The output directory gets report.json, report.md, grid.png and comparisons.jsonl; an interrupted \
         evaluation resumes where it stopped when run again with the same arguments.
 
-        Scorers: --oracle (the Shapes world's ground-truth reward r_u measured from pixels, for the population \
-        user 0 unless --user names another from --data's users.json).
+        Scorers (exactly one): --scorer DIR, a learned preference scorer folder written by `t2ialign scorer \
+        train` (its agreement with held-out labels, from DIR/agreement.json, goes into the report), or \
+        --oracle, the Shapes world's ground-truth reward r_u measured from pixels, for the population user 0 \
+        unless --user names another from --data's users.json. Shapes correctness rates are oracle pixel \
+        measurements and are reported with either scorer.
 
-        Example: t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
+        Examples:
+          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
+          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --scorer Models/shapes-scorer
         """)
 
     @Option(help: "Model folder A.") var model: String
     @Option(help: "Model folder B (the baseline).") var baseline: String
+    @Option(help: "Score with this learned preference scorer folder (from `t2ialign scorer train`).") var scorer: String?
     @Flag(help: "Score with the Shapes-world oracle reward.") var oracle = false
     @Option(help: "User whose reward the oracle uses (id in --data's users.json; default 0, the population).") var user: Int?
     @Option(help: "Dataset folder holding users.json (for --user).") var data = "cache/shapes"
@@ -37,7 +43,11 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Output directory.") var out = "runs/eval"
 
     func validate() throws {
-        guard oracle else { throw ValidationError("choose a scorer: --oracle (the learned scorer is not available yet)") }
+        do {
+            _ = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+        } catch let e as ScorerSelectionError {
+            throw ValidationError(e.description)
+        }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
@@ -48,7 +58,17 @@ struct EvalCommand: ParsableCommand {
         try CLIError.wrap {
             var list = try prompts.map(PromptFile.read) ?? ShapesPrompt.prompts(in: .test).map(\.text)
             if let limit { list = Array(list.prefix(limit)) }
-            let scorer = try OracleUser.scorer(user: user, data: data)
+            let selection = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+            let imageScorer: ImageScorer
+            if let dir = selection.learnedDirectory {
+                imageScorer = try LearnedScorer(directory: dir)
+            } else {
+                imageScorer = try OracleUser.scorer(user: user, data: data)
+            }
+            if let dir = selection.learnedDirectory, imageScorer.heldOutAgreement == nil {
+                print("note: \(dir) has no \(AgreementReport.fileName), so the report cannot quote the scorer's agreement with "
+                      + "held-out labels; write it with `t2ialign scorer agreement --scorer \(dir) --data DIR --json \(dir)/\(AgreementReport.fileName)`")
+            }
             var settings = Evaluator.Settings()
             settings.seeds = seeds
             settings.baseSeed = seed
@@ -56,7 +76,7 @@ struct EvalCommand: ParsableCommand {
                                                     steps: steps, guidance: guidance)
             let evaluator = try Evaluator(modelA: TextToImageModel.load(from: model), nameA: ModelName.short(model),
                                           modelB: TextToImageModel.load(from: baseline), nameB: ModelName.short(baseline),
-                                          scorer: scorer, prompts: list, settings: settings, directory: out)
+                                          scorer: imageScorer, prompts: list, settings: settings, directory: out)
             var bar = ProgressLine(total: list.count, label: "eval prompts")
             let report = try evaluator.run { done, _ in bar.update(step: done) }
             print(report.headline)
@@ -64,6 +84,7 @@ struct EvalCommand: ParsableCommand {
                 print("  \(report.nameA): \(a.summary)")
                 print("  \(report.nameB): \(b.summary)")
             }
+            if let line = report.agreementLine { print("  " + line) }
             print("report: \(out)/report.md, \(out)/report.json; A/B grid: \(out)/grid.png")
         }
     }
