@@ -2,7 +2,9 @@ import Files
 import Foundation
 import NN
 
-/// The outcome of an evaluation: win rate with its interval, median scores, Shapes correctness rates.
+/// The outcome of an evaluation: win rate with its interval, median scores, Shapes correctness rates
+/// (always oracle pixel measurements, whichever scorer decided the wins) and, for a learned scorer, its
+/// agreement with held-out labels next to the oracle's.
 public struct EvaluationReport: Codable, Sendable {
     public var nameA: String, nameB: String
     public var scorer: String, unit: String
@@ -11,9 +13,13 @@ public struct EvaluationReport: Codable, Sendable {
     public var winRate: WinRate
     public var medianScoreA: Double, medianScoreB: Double
     public var correctnessA: CorrectnessRates?, correctnessB: CorrectnessRates?
+    /// The scorer's agreement with held-out labels (a learned scorer folder's agreement.json); nil for the
+    /// oracle, or a scorer folder without one.
+    public var scorerAgreement: AgreementReport?
 
     public init(nameA: String, nameB: String, scorer: String, unit: String, settings: Evaluator.Settings,
-                records: [Evaluator.Record]) {
+                records: [Evaluator.Record], scorerAgreement: AgreementReport? = nil) {
+        self.scorerAgreement = scorerAgreement
         self.nameA = nameA; self.nameB = nameB
         self.scorer = scorer; self.unit = unit
         self.settings = settings
@@ -54,7 +60,36 @@ public struct EvaluationReport: Codable, Sendable {
                 s += "| \(n) | \(pct(c.shape)) | \(pct(c.colour)) | \(pct(c.background)) | \(pct(c.size)) | \(pct(c.position)) |\n"
             }
         }
+        if let g = scorerAgreement {
+            s += "\n" + Self.agreementMarkdown(g)
+        }
         s += "\nA/B pairs: grid.png (seed 0 of the first prompts). Per comparison: comparisons.jsonl.\n"
+        return s
+    }
+
+    /// "scorer agreement with held-out non-tie labels (validation): 84.1% (oracle 85.0%)" — for the terminal.
+    public var agreementLine: String? {
+        guard let g = scorerAgreement else { return nil }
+        return "scorer agreement with held-out non-tie labels (\(g.split)): \(Self.percent(g.scorer.nonTieAgreement))"
+            + " of \(g.scorer.nonTiePairs) (oracle \(g.oracle.map { Self.percent($0.nonTieAgreement) } ?? "n/a"))"
+    }
+
+    static func percent(_ v: Double?) -> String { v.map { String(format: "%.1f%%", 100 * $0) } ?? "n/a" }
+
+    static func agreementMarkdown(_ g: AgreementReport) -> String {
+        func row(_ name: String, _ a: ScorerAgreement) -> String {
+            "| \(name) | \(percent(a.nonTieAgreement)) of \(a.nonTiePairs) | \(percent(a.accuracyWithTies)) of \(a.pairs) |\n"
+        }
+        var s = "Scorer agreement with held-out labels (split `\(g.split)` of `\(g.data)`"
+            + (g.users.map { ", users \($0.map(String.init).joined(separator: ","))" } ?? "")
+            + "; from the scorer folder's agreement.json):\n\n"
+            + "| scorer | agreement with non-tie labels | accuracy with tie prediction |\n|---|---|---|\n"
+        s += row("learned scorer", g.scorer)
+        if let o = g.oracle {
+            s += row("oracle r_u (label-noise ceiling)", o)
+        } else {
+            s += "| oracle r_u | n/a (\(g.oracleNote ?? "not measured")) | |\n"
+        }
         return s
     }
 

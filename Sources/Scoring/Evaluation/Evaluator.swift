@@ -104,7 +104,7 @@ public final class Evaluator {
         }
         records.sort { ($0.promptIndex, $0.seed) < ($1.promptIndex, $1.seed) }
         let report = EvaluationReport(nameA: nameA, nameB: nameB, scorer: scorer.name, unit: scorer.unit,
-                                      settings: settings, records: records)
+                                      settings: settings, records: records, scorerAgreement: scorer.heldOutAgreement)
         try report.write(to: directory.path)
         try writeGrid(records: records)
         return report

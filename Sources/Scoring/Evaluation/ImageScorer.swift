@@ -6,5 +6,12 @@ import ImageIO
 public protocol ImageScorer {
     var name: String { get }
     var unit: String { get }
+    /// The scorer's measured agreement with held-out labels, when known (a learned scorer folder's
+    /// agreement.json); evaluation reports quote it. Nil for the oracle, which defines the rewards.
+    var heldOutAgreement: AgreementReport? { get }
     func scores(images: [RGBImage], prompts: [String]) throws -> [Double]
+}
+
+extension ImageScorer {
+    public var heldOutAgreement: AgreementReport? { nil }
 }

@@ -18,6 +18,15 @@ public struct AgreementReport: Codable, Sendable {
     /// Why there is no oracle figure (prompts outside the Shapes grammar, unknown users).
     public var oracleNote: String?
 
+    public init(data: String, split: String, users: [Int]?, scorer: ScorerAgreement, oracle: ScorerAgreement?, oracleNote: String? = nil) {
+        self.data = data
+        self.split = split
+        self.users = users
+        self.scorer = scorer
+        self.oracle = oracle
+        self.oracleNote = oracleNote
+    }
+
     public var text: String {
         var s = "agreement on \(data) split \(split)" + (users.map { " (users \($0.map(String.init).joined(separator: ",")))" } ?? "") + ":\n"
         s += "  learned scorer: \(scorer.summary)\n"

@@ -10,18 +10,23 @@ public final class LearnedScorer: ImageScorer {
     public let scorer: PreferenceScorer
     public let directory: String
     public let batchSize: Int
+    /// The folder's agreement.json (written by `t2ialign scorer train`), nil when it has none.
+    public let heldOutAgreement: AgreementReport?
     let transform: ImageTransform
 
-    public init(scorer: PreferenceScorer, directory: String, batchSize: Int = 64) throws {
+    public init(scorer: PreferenceScorer, directory: String, agreement: AgreementReport? = nil, batchSize: Int = 64) throws {
         self.scorer = scorer
         self.directory = directory
+        heldOutAgreement = agreement
         self.batchSize = max(1, batchSize)
         transform = try ImageTransform(resolution: scorer.resolution)
     }
 
-    /// Loads a scorer folder (see `PreferenceScorer.load(from:)` for its errors).
+    /// Loads a scorer folder and its agreement.json when present (see `PreferenceScorer.load(from:)` and
+    /// `AgreementReport.load(fromScorerFolder:)` for their errors).
     public convenience init(directory: String) throws {
-        try self.init(scorer: PreferenceScorer.load(from: directory), directory: directory)
+        let scorer = try PreferenceScorer.load(from: directory)
+        try self.init(scorer: scorer, directory: directory, agreement: AgreementReport.load(fromScorerFolder: directory))
     }
 
     public var name: String { "learned preference scorer (\(directory))" }

@@ -16,14 +16,20 @@ struct EvalCommand: ParsableCommand {
         The output directory gets report.json, report.md, grid.png and comparisons.jsonl; an interrupted \
         evaluation resumes where it stopped when run again with the same arguments.
 
-        Scorers: --oracle (the Shapes world's ground-truth reward r_u measured from pixels, for the population \
-        user 0 unless --user names another from --data's users.json).
+        Scorers (exactly one): --scorer DIR, a learned preference scorer folder written by `t2ialign scorer \
+        train` (its agreement with held-out labels, from DIR/agreement.json, goes into the report), or \
+        --oracle, the Shapes world's ground-truth reward r_u measured from pixels, for the population user 0 \
+        unless --user names another from --data's users.json. Shapes correctness rates are oracle pixel \
+        measurements and are reported with either scorer.
 
-        Example: t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
+        Examples:
+          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
+          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --scorer Models/shapes-scorer
         """)
 
     @Option(help: "Model folder A.") var model: String
     @Option(help: "Model folder B (the baseline).") var baseline: String
+    @Option(help: "Score with this learned preference scorer folder (from `t2ialign scorer train`).") var scorer: String?
     @Flag(help: "Score with the Shapes-world oracle reward.") var oracle = false
     @Option(help: "User whose reward the oracle uses (id in --data's users.json; default 0, the population).") var user: Int?
     @Option(help: "Dataset folder holding users.json (for --user).") var data = "cache/shapes"
@@ -41,7 +47,11 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-sample-cache"), help: "Always generate (write no cached images).") var noSampleCache = false
 
     func validate() throws {
-        guard oracle else { throw ValidationError("choose a scorer: --oracle (the learned scorer is not available yet)") }
+        do {
+            _ = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+        } catch let e as ScorerSelectionError {
+            throw ValidationError(e.description)
+        }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
@@ -52,13 +62,23 @@ struct EvalCommand: ParsableCommand {
         try CLIError.wrap {
             var list = try prompts.map(PromptFile.read) ?? ShapesPrompt.prompts(in: .test).map(\.text)
             if let limit { list = Array(list.prefix(limit)) }
-            let scorer = try OracleUser.scorer(user: user, data: data)
+            let selection = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+            let imageScorer: ImageScorer
+            if let dir = selection.learnedDirectory {
+                imageScorer = try LearnedScorer(directory: dir)
+            } else {
+                imageScorer = try OracleUser.scorer(user: user, data: data)
+            }
+            if let dir = selection.learnedDirectory, imageScorer.heldOutAgreement == nil {
+                print("note: \(dir) has no \(AgreementReport.fileName), so the report cannot quote the scorer's agreement with "
+                      + "held-out labels; write it with `t2ialign scorer agreement --scorer \(dir) --data DIR --json \(dir)/\(AgreementReport.fileName)`")
+            }
             var settings = Evaluator.Settings()
             settings.seeds = seeds
             settings.baseSeed = seed
             settings.generation = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                                     steps: steps, guidance: guidance)
-            try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: scorer, prompts: list, settings: settings,
+            try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: imageScorer, prompts: list, settings: settings,
                                         out: out, sampleCache: noSampleCache ? nil : sampleCache))
         }
     }

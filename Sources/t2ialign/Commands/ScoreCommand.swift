@@ -1,27 +1,35 @@
 import ArgumentParser
 import Foundation
 import ImageIO
+import Scoring
 import ShapesWorld
 
 /// `t2ialign score`: scores images for a prompt (and a user).
 ///
-/// A scorer mode is chosen by a flag; today `--oracle` (the Shapes world's pixel oracle and reward r_u,
-/// specs/shapes-world.md §4–§5). A learned scorer fits in as another mode next to `scoreWithOracle`.
+/// Scorers are chosen by flags, one or both: `--scorer DIR` (a learned preference scorer folder: the
+/// score in scale × cosine) and `--oracle` (the Shapes world's pixel oracle and reward r_u,
+/// specs/shapes-world.md §4–§5: measurements, features and reward).
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score images for a prompt: the Shapes oracle's measurements, features and reward.",
+        abstract: "Score images for a prompt: a learned scorer's score and/or the Shapes oracle's measurements and reward.",
         discussion: """
-        Example: t2ialign score --oracle --prompt "a large red circle at the top left on a blue background" \
-        --user 0 sample.png
+        Choose --scorer DIR, --oracle, or both. The learned score is scale × cosine (PickScore's convention). \
+        --user, --dataset and --user-weights choose the oracle's user and need --oracle.
+        Examples:
+          t2ialign score --scorer Models/shapes-scorer --oracle --prompt "a large red circle at the top left on a blue background" sample.png
+          t2ialign score --oracle --prompt "a small blue square on a white background" --user 0 sample.png
         Negative weights need the = form: --user-weights=-0.5,-1.5,-0.5,-0.5
         """
     )
 
+    @Option(help: "A learned preference scorer folder (from `t2ialign scorer train`), e.g. Models/shapes-scorer.")
+    var scorer: String?
+
     @Flag(help: "Score with the Shapes pixel oracle (shapes-world.md §4–§5).")
     var oracle = false
 
-    @Option(help: "The prompt the images were generated for (Shapes grammar).")
+    @Option(help: "The prompt the images were generated for (Shapes grammar for --oracle).")
     var prompt: String
 
     @Option(help: "The user whose reward to compute: 0 is the population user; others need --dataset.")
@@ -37,8 +45,15 @@ struct ScoreCommand: ParsableCommand {
     var images: [String]
 
     func validate() throws {
-        guard oracle else {
-            throw ValidationError("Choose a scorer: --oracle (the Shapes pixel oracle) is the one available.")
+        do {
+            _ = try ScorerSelection.forScoring(scorer: scorer, oracle: oracle)
+        } catch let e as ScorerSelectionError {
+            throw ValidationError(e.description)
+        }
+        if !oracle {
+            for (flag, given) in [("--user", user != nil), ("--dataset", dataset != nil), ("--user-weights", userWeights != nil)] where given {
+                throw ValidationError("\(flag) chooses the oracle's user; add --oracle (the learned scorer is not personalized)")
+            }
         }
         if images.isEmpty { throw ValidationError("Give at least one image to score.") }
         if user != nil && userWeights != nil { throw ValidationError("Use --user or --user-weights, not both.") }
@@ -46,20 +61,34 @@ struct ScoreCommand: ParsableCommand {
     }
 
     func run() throws {
-        let parsedPrompt = try ShapesPrompt(parsing: prompt)
-        let (weights, who) = try resolveWeights()
-        print("prompt: \(parsedPrompt.text)")
-        print("user: \(who), weights (vivid, light, gradient, scale) = \(weights)")
-        var failures = 0
-        for path in images {
-            do {
-                try scoreWithOracle(path, prompt: parsedPrompt, weights: weights)
-            } catch {
-                failures += 1
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        try CLIError.wrap {
+            let learned = try scorer.map { try LearnedScorer(directory: $0) }
+            var oracleSetup: (prompt: ShapesPrompt, weights: PreferenceWeights)?
+            if oracle {
+                let parsedPrompt = try ShapesPrompt(parsing: prompt)
+                let (weights, who) = try resolveWeights()
+                oracleSetup = (parsedPrompt, weights)
+                print("user: \(who), weights (vivid, light, gradient, scale) = \(weights)")
             }
+            print("prompt: \(prompt)")
+            if let learned { print("learned scorer: \(learned.directory); unit: \(learned.unit)") }
+            var failures = 0
+            for path in images {
+                do {
+                    let image = try ImageFile.read(path)
+                    print("\(path) (\(image.width)×\(image.height))")
+                    if let learned {
+                        let s = try learned.scores(images: [image], prompts: [prompt])[0]
+                        print("  learned score \(String(format: "%.3f", s))")
+                    }
+                    if let o = oracleSetup { try scoreWithOracle(image, source: path, prompt: o.prompt, weights: o.weights) }
+                } catch {
+                    failures += 1
+                    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                }
+            }
+            if failures > 0 { throw ExitCode.failure }
         }
-        if failures > 0 { throw ExitCode.failure }
     }
 
     /// The weights to use and how to name them.
@@ -84,13 +113,11 @@ struct ScoreCommand: ParsableCommand {
         return (found.weights, "\(id)" + (found.archetype.map { " (\($0.rawValue))" } ?? " (population)"))
     }
 
-    func scoreWithOracle(_ path: String, prompt: ShapesPrompt, weights: PreferenceWeights) throws {
-        let image = try ImageFile.read(path)
+    func scoreWithOracle(_ image: RGBImage, source path: String, prompt: ShapesPrompt, weights: PreferenceWeights) throws {
         let m = try Oracle.measure(image, source: path)
         let r = Reward.evaluate(m, prompt: prompt, weights: weights)
         func f(_ x: Double) -> String { String(format: "%.3f", x + 0) }  // + 0 prints −0 as 0
         func ok(_ b: Bool) -> String { b ? "ok" : "WRONG" }
-        print("\(path) (\(image.width)×\(image.height))")
         if let s = m.shape {
             print("  shape \(s.kind.rawValue) [\(ok(r.shapeOK))] (fill \(f(s.fillRatio))), colour \(s.colour.rawValue) "
                   + "[\(ok(r.colourOK))], background \(m.background.rawValue) [\(ok(r.backgroundOK))], "

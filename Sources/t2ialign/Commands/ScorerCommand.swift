@@ -28,8 +28,8 @@ struct ScorerTrainCommand: ParsableCommand {
         is synthesized there first.
 
         The run directory gets config.json, metrics.jsonl, checkpoint/ (saved every --checkpoint-every steps \
-        and on Ctrl-C; the same command resumes exactly), model/ (the scorer folder for `eval --scorer`) and \
-        agreement.json. At the end the validation agreement of the scorer and of the Shapes oracle is printed.
+        and on Ctrl-C; the same command resumes exactly), model/ (the scorer folder for `eval --scorer`, \
+        with agreement.json) and agreement.json. At the end the validation agreement of the scorer and of the Shapes oracle is printed.
 
         Example: t2ialign scorer train --data cache/shapes --out runs/scorer --steps 3000
         """)
@@ -121,8 +121,10 @@ struct ScorerTrainCommand: ParsableCommand {
             let report = try AgreementEvaluation.evaluate(scorer: saved, directory: data, split: validationSplit,
                                                           users: options.users, thresholdSplit: validationSplit)
             let runDir = URL(fileURLWithPath: out)
-            try AtomicFile.write(JSONFormat.pretty.encode(report), to: runDir.appendingPathComponent("agreement.json").path)
+            try AtomicFile.write(JSONFormat.pretty.encode(report), to: runDir.appendingPathComponent(AgreementReport.fileName).path)
             try saved.save(to: trainer.modelPath, card: card(finalMetrics?.0, finalMetrics?.1 ?? 0, report))
+            // Inside the model folder too, so `eval --scorer` can quote the scorer's held-out agreement.
+            try report.save(toScorerFolder: trainer.modelPath)
             print(report.text)
             print("scorer written to \(trainer.modelPath) (use it with `t2ialign eval --scorer \(trainer.modelPath)`)")
         }

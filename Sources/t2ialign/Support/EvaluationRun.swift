@@ -35,6 +35,7 @@ enum EvaluationRun {
             print("  \(report.nameA): \(a.summary)")
             print("  \(report.nameB): \(b.summary)")
         }
+        if let line = report.agreementLine { print("  " + line) }
         print("report: \(r.out)/report.md, \(r.out)/report.json; A/B grid: \(r.out)/grid.png")
         return report
     }
