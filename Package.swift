@@ -49,7 +49,9 @@ let package = Package(
             dependencies: ["Files", "Kernels", "Autograd", "NN", "ImageIO", "Datasets", "ShapesWorld", "Diffusion",
                            "Preference", "Scoring",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: numeric),
+            // -enable-testing: Tests/CLITests use `@testable import t2ialign`, and release builds (how the
+            // tests run) do not enable it by default. The CLI holds no numeric hot loops.
+            swiftSettings: numeric + [.unsafeFlags(["-enable-testing"])]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "Kernels"]),

@@ -108,12 +108,12 @@ final class EvaluatorTests: ScorerTempDirTestCase {
         let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
         var other = settings.generation
         other.steps += 1
-        let d1 = try SampleCache(root: path("c"), model: a, options: settings.generation).directory
-        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: settings.generation).directory)
-        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: b, options: settings.generation).directory)
-        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: a, options: other).directory)
+        let d1 = try SampleCache(root: path("c"), model: a, options: settings.generation).directory.path
+        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: settings.generation).directory.path)
+        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: b, options: settings.generation).directory.path)
+        XCTAssertNotEqual(d1, try SampleCache(root: path("c"), model: a, options: other).directory.path)
         var batch = settings.generation
         batch.batchSize = 1
-        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: batch).directory, "batch size does not change images")
+        XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: batch).directory.path, "batch size does not change images")
     }
 }

@@ -6,7 +6,7 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
     public var objective: Objective = .dpo
     /// β of the objective (DPO/DCPO: the −0.5·β convention; MaPO: β_mapo). nil = the objective's default.
     public var beta: Double?
-    public var learningRate = 2e-5
+    public var learningRate = 1e-6
     public var lrSchedule = "constant_with_warmup"
     public var warmupSteps = 50
     public var weightDecay = 0.01
