@@ -16,7 +16,10 @@ struct TrainCommand: ParsableCommand {
         Reads a dataset in the Pick-a-Pic layout (see `t2ialign data --help`); when --data names a folder \
         that does not exist yet, the Shapes world is synthesized there first. The run directory gets \
         config.json (every value used), metrics.jsonl, checkpoint/ (saved every --checkpoint-every steps \
-        and on Ctrl-C; running the same command again resumes exactly), model/ and curves.png.
+        and on Ctrl-C; running the same command again resumes exactly), model/ and curves.png. On Shapes data \
+        the run ends with an evaluation of model/ against --init by the oracle (--eval-prompts held-out test \
+        prompts, one seed; report in RUN/eval/). With no arguments: Diffusion-DPO on cache/shapes from \
+        Models/shapes-base, then that evaluation.
 
         Defaults follow the reference implementations: --beta 5000 for dpo (the −0.5·β convention), 500 \
         for dcpo, 0.1 for mapo; ties dropped; no prompt dropout except 0.1 for sft.
@@ -99,6 +102,8 @@ struct TrainCommand: ParsableCommand {
                 throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-dropout and --user-projection-lr need --personalized")
             }
             try config.validate()
+            guard evalPrompts >= 0 else { throw CLIError("--eval-prompts must be 0 (no evaluation) or more") }
+            guard evalSteps >= 1 else { throw CLIError("--eval-steps must be at least 1") }
 
             try DefaultData.ensureShapesDataset(at: data)
             if personalized && users == nil { config.users = try PersonalizedUsers.training(data: data) }
