@@ -12,21 +12,34 @@ public enum JSONLines {
     /// Appends `value` as one line. The line is written with a single `write(2)` on an `O_APPEND`
     /// descriptor, so concurrent appenders do not interleave within a line.
     public static func append<T: Encodable>(_ value: T, to path: String) throws {
-        let encoder = JSONEncoder()
-        // Sorted keys keep logs diff-able; no pretty printing, which would break the one-line format.
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line: Data
-        do {
-            line = try encoder.encode(value)
-        } catch {
-            throw JSONLinesError.encoding(path: path, reason: "\(error)")
-        }
-        line.append(0x0A)
+        let line = try encodeLine(value, path: path)
         try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AtomicFileError.posix(path: path, operation: "open for appending") }
         defer { close(fd) }
         try line.withUnsafeBytes { try AtomicFile.writeAll(fd: fd, $0, path: path) }
+    }
+
+    /// Replaces the file with `values`, one line each in `append`'s format, atomically (a crash leaves
+    /// either the old file or the new one) — for logs cut back to a resume point.
+    public static func write<T: Encodable>(_ values: [T], to path: String) throws {
+        var data = Data()
+        for value in values { data.append(try encodeLine(value, path: path)) }
+        try AtomicFile.write(data, to: path)
+    }
+
+    /// One record as a newline-terminated line. Sorted keys keep logs diff-able; no pretty printing,
+    /// which would break the one-line format.
+    private static func encodeLine<T: Encodable>(_ value: T, path: String) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            var line = try encoder.encode(value)
+            line.append(0x0A)
+            return line
+        } catch {
+            throw JSONLinesError.encoding(path: path, reason: "\(error)")
+        }
     }
 
     /// The non-blank lines of a file with their 1-based line numbers.

@@ -1,3 +1,5 @@
+import Files
+
 /// The fixed train/validation/test split of the Shapes prompts (shapes-world.md §2).
 ///
 /// A prompt's split is FNV-1a 64 of its UTF-8 bytes, modulo 10: 0–7 train, 8 validation, 9 test. It
@@ -15,13 +17,6 @@ public enum PromptSplit: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// FNV-1a, 64-bit: offset basis 0xcbf29ce484222325, prime 0x100000001b3.
-    public static func fnv1a64(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        return h
-    }
+    /// The hash that splits prompts: FNV-1a 64 of the prompt's UTF-8 bytes.
+    public static func fnv1a64(_ text: String) -> UInt64 { FNV1a64.hash(text) }
 }

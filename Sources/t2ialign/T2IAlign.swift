@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
 
 /// The `t2ialign` command line: thin wrappers that parse arguments and call the libraries.
 @main
@@ -15,4 +20,11 @@ struct T2IAlign: ParsableCommand {
         subcommands: [TrainCommand.self, PretrainCommand.self, SampleCommand.self, EvalCommand.self, DataCommand.self,
                       ScoreCommand.self, ScorerCommand.self, UserEncoderCommand.self, ExportCommand.self, BenchCommand.self]
     )
+
+    static func main() {
+        // Line-buffer stdout so results appear as they are printed when piped to a file or `tee`
+        // (progress goes to stderr, which is unbuffered).
+        setvbuf(stdout, nil, _IOLBF, 0)
+        main(nil)
+    }
 }

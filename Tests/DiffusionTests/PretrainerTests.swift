@@ -1,3 +1,4 @@
+import Autograd
 import Datasets
 import Diffusion
 import Files
@@ -25,8 +26,9 @@ final class PretrainerTests: XCTestCase {
             schedule: NoiseSchedule())
     }
 
-    private func run(steps: Int, dir: String) throws {
+    private func run(steps: Int, dir: String, noiseOffset: Double? = nil) throws {
         var config = PretrainingConfig()
+        config.noiseOffset = noiseOffset
         config.steps = steps
         config.batchSize = 2
         config.warmupSteps = 1
@@ -49,6 +51,36 @@ final class PretrainerTests: XCTestCase {
         let a = try TextToImageModel.load(from: whole + "/model").stateDict()
         let b = try TextToImageModel.load(from: split + "/model").stateDict()
         for (name, t) in a { XCTAssertEqual(t.toArray(), b[name]?.toArray(), name) }
+    }
+
+    func testOffsetNoiseShiftsEachImageChannelByOneDrawOfTheGivenScale() throws {
+        var rng = RNG(seed: 3)
+        let noise = Tensor(shape: [64, 3, 4, 4], data: [Float](repeating: 0, count: 64 * 3 * 16))
+        Pretrainer.addOffsetNoise(to: noise, scale: 0.1, rng: &rng)
+        let v = noise.toArray()
+        var shifts: [Float] = []
+        for plane in 0..<(64 * 3) {
+            let values = v[(plane * 16)..<((plane + 1) * 16)]
+            XCTAssertEqual(Set(values).count, 1, "one constant per (image, channel)")
+            shifts.append(values.first!)
+        }
+        let mean = shifts.reduce(0, +) / Float(shifts.count)
+        let std = (shifts.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(shifts.count)).squareRoot()
+        XCTAssertEqual(std, 0.1, accuracy: 0.02, "N(0, 0.1²) over 192 draws")
+        XCTAssertEqual(mean, 0, accuracy: 0.03)
+    }
+
+    func testOffsetNoiseChangesTrainingAndStillResumesExactly() throws {
+        let plain = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try run(steps: 2, dir: plain)
+        let whole = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try run(steps: 4, dir: whole, noiseOffset: 0.3)
+        let split = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try run(steps: 2, dir: split, noiseOffset: 0.3)
+        try run(steps: 4, dir: split, noiseOffset: 0.3)
+        XCTAssertEqual(try losses(whole), try losses(split))
+        XCTAssertNotEqual(try losses(whole).prefix(2), try losses(plain)[...], "the offset is part of the target")
+        XCTAssertThrowsError(try run(steps: 6, dir: split), "resuming with another --noise-offset is refused")
     }
 
     func testModelFolderRoundTripAndBadFolder() throws {

@@ -104,6 +104,19 @@ final class EvaluatorTests: ScorerTempDirTestCase {
         XCTAssertTrue(records[0].contains("\"scoreB\":255"), "the cached (overwritten) baseline image was scored: \(records[0])")
     }
 
+    func testCorruptCachedImageIsRegeneratedAndRewritten() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        _ = try evaluate(a, b, dir: "first", cache: "cache")
+        let cacheB = try SampleCache(root: path("cache"), model: b, options: settings.generation)
+        let damaged = cacheB.path(prompt: prompts[1], stream: 1, seed: 1)
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: damaged))
+        _ = try evaluate(a, b, dir: "second", cache: "cache")
+        XCTAssertEqual(try String(contentsOfFile: path("second/comparisons.jsonl"), encoding: .utf8),
+                       try String(contentsOfFile: path("first/comparisons.jsonl"), encoding: .utf8),
+                       "the damaged image is sampled again, identically")
+        XCTAssertNoThrow(try ImageFile.read(damaged), "and the cache holds a readable PNG again")
+    }
+
     func testCacheDirectoryDependsOnWeightsAndOptions() throws {
         let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
         var other = settings.generation

@@ -9,10 +9,10 @@ public enum ModelCard {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let configJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return """
-        # Pretrained text-to-image model (`\(preset)`)
+        # Pretrained text-to-image model (\(config.initModel.map { "continued from `\($0)`" } ?? "`\(preset)`"))
 
         A pixel-space conditional U-Net (diffusers `UNet2DConditionModel` layout, ε-prediction) with a byte-level
-        CLIP-style text encoder (transformers `CLIPTextModel` layout), trained from scratch by t2ialign.
+        CLIP-style text encoder (transformers `CLIPTextModel` layout), \(config.initModel.map { "further trained by t2ialign from `\($0)`" } ?? "trained from scratch by t2ialign").
 
         - **Data**: \(data)
         - **Command**: `\(command)`

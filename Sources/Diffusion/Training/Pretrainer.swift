@@ -100,6 +100,9 @@ public final class Pretrainer {
             let prompts = captions.map { rngs["dropout"]!.nextBool(probability: config.promptDropout) ? "" : $0 }
             let x0 = Tensor(shape: [b, 3, r, r], data: images)
             let noise = Tensor.randn([b, 3, r, r], rng: &rngs["noise"]!)
+            if let offset = config.noiseOffset, offset > 0 {
+                Self.addOffsetNoise(to: noise, scale: Float(offset), rng: &rngs["noise"]!)
+            }
             let t = (0..<b).map { _ in rngs["timesteps"]!.nextInt(below: model.schedule.trainTimesteps) }
             let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
 
@@ -129,6 +132,17 @@ public final class Pretrainer {
         }
         try writeModel(ema: ema, card: card(lastLoss, Date().timeIntervalSince(start), config.steps))
         return true
+    }
+
+    /// Adds `scale · n` to every element of each image's channel, one n ~ N(0, 1) per (image, channel):
+    /// diffusers' `noise += noise_offset * torch.randn((B, C, 1, 1))`.
+    public static func addOffsetNoise(to noise: Tensor, scale: Float, rng: inout RNG) {
+        let (b, c) = (noise.shape[0], noise.shape[1]), plane = noise.shape[2] * noise.shape[3]
+        let shifts = Tensor.randn([b, c], rng: &rng).toArray()
+        for (i, n) in shifts.enumerated() {
+            let base = noise.data + i * plane
+            for j in 0..<plane { base[j] += scale * n }
+        }
     }
 
     /// Writes `model/`: the EMA weights when an EMA is kept, the raw weights otherwise.

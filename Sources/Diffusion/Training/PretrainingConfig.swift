@@ -16,6 +16,12 @@ public struct PretrainingConfig: Codable, Sendable, Equatable {
     public var checkpointEvery = 500
     /// Whether the text encoder is trained jointly (it starts from random weights in a from-scratch model).
     public var trainTextEncoder = true
+    /// Offset noise (diffusers' `--noise_offset`): ε gets `noiseOffset · n` with n ~ N(0, 1) per image and
+    /// channel, so the network must predict image-wide colour shifts too — and learn them from the prompt,
+    /// since the noisy image alone cannot tell the shift from the colour. nil or 0: plain ε.
+    public var noiseOffset: Double?
+    /// The model folder the run started from (continued pretraining); nil: a fresh model of the preset.
+    public var initModel: String?
 
     public init() {}
 
@@ -30,6 +36,7 @@ public struct PretrainingConfig: Codable, Sendable, Equatable {
         guard (0..<1).contains(emaDecay) else { throw bad("--ema-decay", "must be in [0, 1); 0 disables the EMA") }
         guard (0...1).contains(promptDropout) else { throw bad("--prompt-dropout", "must be a probability in [0, 1]") }
         guard checkpointEvery > 0 else { throw bad("--checkpoint-every", "must be positive") }
+        if let noiseOffset { guard noiseOffset >= 0, noiseOffset.isFinite else { throw bad("--noise-offset", "must be 0 or more") } }
     }
 }
 

@@ -13,10 +13,7 @@ public enum MetricsFile {
     public static func truncate<M: StepMetrics>(_ path: String, after step: Int, as: M.Type) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         let kept = try JSONLines.read(M.self, from: path, allowTruncatedLastLine: true).map(\.value).filter { $0.step <= step }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = try kept.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
-        try AtomicFile.write(text, to: path)
+        try JSONLines.write(kept, to: path)
     }
 }
 

@@ -43,13 +43,13 @@ public final class UserPairIndex {
         return p
     }
 
-    /// The non-tie pairs of `user`, at least `need` of them (else a `tooFewPairs` error).
-    public func supportPairs(of user: Int, need: Int) throws -> [Int] {
+    /// The non-tie pairs of `user`, at least `need` of them (else a `tooFewPairs` error carrying `hint`).
+    public func supportPairs(of user: Int, need: Int,
+                             hint: String = "give more labelled (non-tie) pairs for this user, or lower the number of shots K") throws -> [Int] {
         _ = try pairs(of: user)
         let p = supportPairsByUser[user] ?? []
         guard p.count >= need else {
-            throw PersonalizationError.tooFewPairs(user: user, have: p.count, need: need, source: source,
-                                                   hint: "give more labelled (non-tie) pairs for this user, or lower the number of shots K")
+            throw PersonalizationError.tooFewPairs(user: user, have: p.count, need: need, source: source, hint: hint)
         }
         return p
     }

@@ -94,12 +94,9 @@ public final class PreferenceTrainer {
                                              userDropout: settings.userDropout), rng: &rng)
             let index = try UserPairIndex(dataset: dataset)
             // Every pair needs K other labelled pairs of its user.
-            for user in index.users where (index.supportPairsByUser[user]?.count ?? 0) < k + 1 {
-                throw PersonalizationError.tooFewPairs(
-                    user: user, have: index.supportPairsByUser[user]?.count ?? 0, need: k + 1, source: dataset.file,
-                    hint: "each pair's embedding comes from K = \(k) other pairs of its user; leave the user out with --users or lower --user-shots")
-            }
-            let candidates = index.users.flatMap { index.supportPairsByUser[$0] ?? [] }.sorted()
+            let candidates = try index.users.flatMap { user in
+                try index.supportPairs(of: user, need: k + 1, hint: "each pair's embedding comes from K = \(k) other pairs of its user; leave the user out with --users or lower --user-shots")
+            }.sorted()
             let d = try FewShotAccuracy.differences(encoder: encoder, dataset: dataset, pairs: candidates)
             userEncoder = encoder
             userProjection = projection

@@ -55,9 +55,8 @@ public struct EvaluationReport: Codable, Sendable {
         """
         if let a = correctnessA, let b = correctnessB {
             s += "\nShapes correctness (oracle, shapes-world.md §4):\n\n| model | shape | colour | background | size | position |\n|---|---|---|---|---|---|\n"
-            func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", 100 * $0) } ?? "n/a" }
             for (n, c) in [(nameA, a), (nameB, b)] {
-                s += "| \(n) | \(pct(c.shape)) | \(pct(c.colour)) | \(pct(c.background)) | \(pct(c.size)) | \(pct(c.position)) |\n"
+                s += "| \(n) | \(Self.percent(c.shape)) | \(Self.percent(c.colour)) | \(Self.percent(c.background)) | \(Self.percent(c.size)) | \(Self.percent(c.position)) |\n"
             }
         }
         if let g = scorerAgreement {

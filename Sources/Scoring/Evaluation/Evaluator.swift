@@ -132,10 +132,7 @@ public final class Evaluator {
     }
 
     func rewrite(_ records: [Record]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.write(try records.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined(),
-                             to: recordsPath)
+        try JSONLines.write(records, to: recordsPath)
     }
 
     /// A/B pairs of the first prompts at seed 0, regenerated (cheap) unless a sample cache holds them.

@@ -1,8 +1,10 @@
 import Autograd
 import Diffusion
+import Files
 import Foundation
 import ImageIO
 import Kernels
+import NN
 
 /// Generated images kept on disk under what determines them — the model's weights, noise schedule and
 /// generation options, then the prompt, its index (the noise stream) and the seed — so that evaluating
@@ -15,20 +17,20 @@ public struct SampleCache {
     public init(root: String, model: TextToImageModel, options: GenerationOptions) throws {
         var options = options
         options.batchSize = 0  // rows do not depend on the batch they share
-        var h = ByteFingerprint()
+        var h = FNV1a64()
         for (name, p) in model.namedParameters() {
             h.add(Array(name.utf8))
             h.add(p.shape)
             h.add(p.toArray())
         }
         h.add(model.schedule.alphasCumprodFloat)
-        h.add(Array(try JSONEncoder.sorted.encode(options)))
+        h.add(Array(try JSONFormat.pretty.encode(options)))
         directory = URL(fileURLWithPath: root).appendingPathComponent(String(format: "%016llx", h.value))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
     public func path(prompt: String, stream: UInt64, seed: UInt64) -> String {
-        var h = ByteFingerprint()
+        var h = FNV1a64()
         h.add(Array(prompt.utf8))
         h.add([stream, seed])
         return directory.appendingPathComponent(String(format: "%016llx.png", h.value)).path
@@ -71,27 +73,5 @@ extension TextToImageModel {
             }
         }
         return images.map { $0! }
-    }
-}
-
-/// FNV-1a 64 over raw bytes, fed in pieces.
-struct ByteFingerprint {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func add<T>(_ values: [T]) {
-        values.withUnsafeBytes { bytes in
-            for b in bytes {
-                value ^= UInt64(b)
-                value = value &* 0x0000_0100_0000_01b3
-            }
-        }
-    }
-}
-
-private extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
     }
 }

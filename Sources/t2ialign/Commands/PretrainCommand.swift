@@ -15,11 +15,16 @@ struct PretrainCommand: ParsableCommand {
         checkpoint/ (an exact resume point, saved every --checkpoint-every steps and on Ctrl-C) and, at the \
         end, model/ (EMA weights in diffusers' folder layout). Running the same command again resumes.
 
+        --init continues training a model folder's weights (for instance with --noise-offset) instead of \
+        starting a fresh --config model; the schedule, optimizer and EMA start anew.
+
         Example: t2ialign pretrain --config tiny --steps 20000 --out runs/base
         """)
 
-    @Option(name: .customLong("config"), help: "Model size: tiny, small or medium (see docs/ARCHITECTURE.md).")
-    var preset = "tiny"
+    @Option(name: .customLong("config"), help: "Model size: tiny, small or medium (see docs/ARCHITECTURE.md); default tiny.")
+    var preset: String?
+    @Option(name: .customLong("init"), help: "Start from this model folder's weights instead of a fresh --config model.")
+    var initModel: String?
     @Option(help: "Run directory (created; resumed when it holds a checkpoint).")
     var out = "runs/pretrain"
     @Option(help: "Optimizer steps.") var steps = 20_000
@@ -37,6 +42,11 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("sloppy-fraction"), help: "Share of Shapes images drawn by render-sloppy.")
     var sloppyFraction = 0.1
     @Option(help: "Image size of the Shapes data (must equal the model's sample_size).") var resolution = 32
+    @Option(name: .customLong("noise-offset"), help: """
+        Offset noise: add this × N(0, 1) per image and channel to ε (diffusers' --noise_offset; 0.1 is common). \
+        It makes the model learn image-wide colour, such as the background, from the prompt.
+        """)
+    var noiseOffset = 0.0
 
     func run() throws {
         var config = PretrainingConfig()
@@ -51,10 +61,14 @@ struct PretrainCommand: ParsableCommand {
         config.promptDropout = promptDropout
         config.checkpointEvery = checkpointEvery
         config.seed = seed
+        config.noiseOffset = noiseOffset > 0 || noiseOffset < 0 ? noiseOffset : nil
+        config.initModel = initModel
         try CLIError.wrap {
-            let model = try TextToImageModel(preset: preset, seed: seed)
+            if initModel != nil, preset != nil { throw CLIError("give either --init (a model folder to continue) or --config (a fresh model), not both") }
+            let model = try initModel.map { try TextToImageModel.load(from: $0) } ?? TextToImageModel(preset: preset ?? "tiny", seed: seed)
+            let preset = preset ?? "tiny"
             let source = try ShapesPretrainingImages(resolution: resolution, sloppyFraction: sloppyFraction)
-            print("pretraining \(preset): U-Net \(model.unet.parameterCount) + text encoder \(model.textEncoder.parameterCount) parameters")
+            print("pretraining \(initModel.map { "from \($0)" } ?? preset): U-Net \(model.unet.parameterCount) + text encoder \(model.textEncoder.parameterCount) parameters")
             print("data: \(source.summary)")
             let trainer = try Pretrainer(model: model, source: source, config: config, runDirectory: out)
             let command = CommandLine.arguments.dropFirst().joined(separator: " ")
