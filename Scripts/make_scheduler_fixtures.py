@@ -8,6 +8,9 @@ writes Tests/DiffusionTests/Fixtures/schedulers.json:
   steps      per-step inputs and outputs of step(model_output, t, sample): DDPM (clip_sample on and off,
              its variance noise drawn from a seeded generator and recorded), DDIM (eta 0, and eta 0.5 with
              variance_noise passed explicitly), for every beta schedule
+  v_steps    the same step records with prediction_type "v_prediction" (linear schedule: DDPM clip on, DDIM
+             eta 0 and 0.5)
+  velocity   get_velocity(x0, noise, timesteps) (the v-prediction training target), every beta schedule
   guided_loop the baseline loop of shared/bench/bench.py (DDIM, CFG with uncond rows first) run with an
              analytic denoiser the Swift test re-implements, from recorded initial noise
 Scheduler configurations are those of shared/bench/models.py `make_schedulers`.
@@ -39,16 +42,16 @@ def f32(a):
     return [float(np.format_float_positional(v, unique=True, trim="-")) for v in a]
 
 
-def ddpm(name, clip_sample=True):
+def ddpm(name, clip_sample=True, prediction_type="epsilon"):
     # models.py: DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", prediction_type="epsilon"),
     # i.e. diffusers' defaults: clip_sample=True, variance_type="fixed_small", leading spacing, steps_offset=0.
-    return DDPMScheduler(num_train_timesteps=T, beta_schedule=name, prediction_type="epsilon",
+    return DDPMScheduler(num_train_timesteps=T, beta_schedule=name, prediction_type=prediction_type,
                          clip_sample=clip_sample, **SCHEDULES[name])
 
 
-def ddim(name):
+def ddim(name, prediction_type="epsilon"):
     # models.py: clip_sample=False, set_alpha_to_one=False, steps_offset=1 (leading spacing by default).
-    return DDIMScheduler(num_train_timesteps=T, beta_schedule=name, prediction_type="epsilon",
+    return DDIMScheduler(num_train_timesteps=T, beta_schedule=name, prediction_type=prediction_type,
                          clip_sample=False, set_alpha_to_one=False, steps_offset=1, **SCHEDULES[name])
 
 
@@ -88,9 +91,9 @@ def timesteps():
 SHAPE = (2, 2, 2, 2)
 
 
-def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0):
+def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0, prediction_type="epsilon"):
     """Runs n steps of a chain with random model outputs; records the steps at record_indices."""
-    s = ddpm(name, clip_sample) if kind == "ddpm" else ddim(name)
+    s = ddpm(name, clip_sample, prediction_type) if kind == "ddpm" else ddim(name, prediction_type)
     s.set_timesteps(n)
     g = torch.Generator().manual_seed(seed)
     # 1.5 x unit noise so that clip_sample (range 1) cuts some predicted x0 values at every timestep.
@@ -121,7 +124,7 @@ def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0)
                              prev_sample=f32(out.prev_sample), pred_original_sample=f32(out.pred_original_sample)))
         sample = out.prev_sample
     return dict(scheduler=kind, beta_schedule=name, clip_sample=bool(s.config.clip_sample), eta=eta,
-                num_inference_steps=n, shape=list(SHAPE), records=recs)
+                prediction_type=prediction_type, num_inference_steps=n, shape=list(SHAPE), records=recs)
 
 
 def steps():
@@ -137,6 +140,26 @@ def steps():
         seed += 1
         out.append(step_records("ddim", name, 500, {0, 250, 498, 499}, seed, eta=1.0))
         seed += 1
+    return out
+
+
+def v_steps():
+    out = []
+    for seed, (kind, kw) in enumerate([("ddpm", dict(clip_sample=True)), ("ddim", dict(eta=0.0)),
+                                       ("ddim", dict(eta=0.5))], start=100):
+        out.append(step_records(kind, "linear", 10, set(range(10)), seed, prediction_type="v_prediction", **kw))
+    return out
+
+
+def velocity():
+    out = []
+    g = torch.Generator().manual_seed(8)
+    for name in SCHEDULES:
+        x0 = torch.rand(4, 2, 2, 2, generator=g) * 2 - 1
+        noise = torch.randn(4, 2, 2, 2, generator=g)
+        t = torch.tensor([0, 1, 500, 999])
+        out.append(dict(beta_schedule=name, timesteps=t.tolist(), x0=f32(x0), noise=f32(noise),
+                        velocity=f32(ddpm(name).get_velocity(x0, noise, t))))
     return out
 
 
@@ -173,6 +196,8 @@ def main():
         add_noise=add_noise(),
         timesteps=timesteps(),
         steps=steps(),
+        v_steps=v_steps(),
+        velocity=velocity(),
         guided_loop=guided_loop(),
     )
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

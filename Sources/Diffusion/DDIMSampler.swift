@@ -1,5 +1,5 @@
 /// DDIM sampling (Song et al. 2021), step for step diffusers' `DDIMScheduler` with prediction_type
-/// "epsilon" and "leading" timestep spacing.
+/// "epsilon" or "v_prediction" (the schedule's) and "leading" timestep spacing.
 ///
 /// Defaults are exactly shared/bench/models.py's configuration: clip_sample false, set_alpha_to_one false
 /// (the step past the last timestep lands on ᾱ_0, not 1), steps_offset 1, and η = 0 (deterministic; the
@@ -62,13 +62,14 @@ public struct DDIMScheduler: DiffusionScheduler {
         let alphaProdPrev = prev >= 0 ? ac[prev] : (config.setAlphaToOne ? 1 : ac[0])
         let betaProd = 1 - alphaProd, betaProdPrev = 1 - alphaProdPrev
 
-        let x0 = SchedulerMath.predictOriginal(sample: sample, epsilon: modelOutput, alphaProd: alphaProd,
-                                               clip: config.clipSample ? config.clipSampleRange : nil)
+        let (x0, epsilon) = SchedulerMath.originalAndEpsilon(modelOutput: modelOutput, sample: sample, alphaProd: alphaProd,
+                                                             prediction: schedule.predictionType,
+                                                             clip: config.clipSample ? config.clipSampleRange : nil)
         // σ_t = η·√β̃_t (formula (16) of the DDIM paper); the ε direction keeps the remaining variance.
         let variance = (betaProdPrev / betaProd) * (1 - alphaProd / alphaProdPrev)
         let std = config.eta * variance.squareRoot()
         let directionCoefficient = (1 - alphaProdPrev - std * std).squareRoot()
-        var prevSample = SchedulerMath.combine(alphaProdPrev.squareRoot(), x0, directionCoefficient, modelOutput)
+        var prevSample = SchedulerMath.combine(alphaProdPrev.squareRoot(), x0, directionCoefficient, epsilon)
         if addsNoise(at: t) {
             guard let noise = varianceNoise else { throw SchedulerError.missingVarianceNoise(timestep: t) }
             try SchedulerMath.checkCount(noise, "varianceNoise", expected: sample.count)

@@ -1,5 +1,5 @@
 /// Ancestral DDPM sampling (Ho et al. 2020), step for step diffusers' `DDPMScheduler` with
-/// prediction_type "epsilon", variance_type "fixed_small" and "leading" timestep spacing.
+/// prediction_type "epsilon" or "v_prediction", variance_type "fixed_small" and "leading" timestep spacing.
 ///
 /// Defaults are those of shared/bench/models.py `make_schedulers`, which leaves DDPMScheduler at diffusers'
 /// defaults: clip_sample **on** (x̂_0 clamped to ±1, right for images in [−1, 1]), steps_offset 0.
@@ -55,8 +55,9 @@ public struct DDPMScheduler: DiffusionScheduler {
         let currentAlpha = alphaProd / alphaProdPrev
         let currentBeta = 1 - currentAlpha
 
-        let x0 = SchedulerMath.predictOriginal(sample: sample, epsilon: modelOutput, alphaProd: alphaProd,
-                                               clip: config.clipSample ? config.clipSampleRange : nil)
+        let x0 = SchedulerMath.originalAndEpsilon(modelOutput: modelOutput, sample: sample, alphaProd: alphaProd,
+                                                  prediction: schedule.predictionType,
+                                                  clip: config.clipSample ? config.clipSampleRange : nil).x0
         // Mean of the posterior q(x_prev | x_t, x̂_0) (formula (7) of the DDPM paper).
         let x0Coefficient = (alphaProdPrev.squareRoot() * currentBeta) / betaProd
         let sampleCoefficient = currentAlpha.squareRoot() * betaProdPrev / betaProd

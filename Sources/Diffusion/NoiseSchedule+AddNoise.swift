@@ -37,6 +37,18 @@ extension NoiseSchedule {
             + noise * Tensor(shape: perRow, data: coefficients.map(\.noise))
     }
 
+    /// What the denoiser learns to output for x_t made from `x0` and `noise`: ε itself, or
+    /// v = √ᾱ_t·ε − √(1 − ᾱ_t)·x_0 (diffusers' `get_velocity`), per row; plain data, no graph.
+    public func trainingTarget(x0: Tensor, noise: Tensor, timesteps: [Int]) throws -> Tensor {
+        switch predictionType {
+        case .epsilon:
+            return noise
+        case .vPrediction:
+            // v is x_t's formula with ε and x_0 swapped and the x_0 term negated.
+            return try addNoise(x0: noise, noise: neg(x0).detached(), timesteps: timesteps).detached()
+        }
+    }
+
     /// Validates the batch and returns the row length.
     private func checkNoiseInput(x0Count: Int, noiseCount: Int, timesteps: [Int]) throws -> Int {
         guard noiseCount == x0Count else { throw SchedulerError.sizeMismatch(field: "noise", expected: x0Count, got: noiseCount) }

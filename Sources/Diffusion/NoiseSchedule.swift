@@ -53,8 +53,11 @@ public struct NoiseSchedule: Sendable, Equatable {
     public let alphasCumprod: [Double]
     /// ᾱ_t rounded to float32: the value diffusers' schedulers start their float32 arithmetic from.
     public let alphasCumprodFloat: [Float]
+    /// What the denoiser trained on this schedule predicts (training target and sampler input).
+    public var predictionType: PredictionType
 
-    public init(_ betaSchedule: BetaSchedule = .linear(), trainTimesteps: Int = 1000) throws {
+    public init(_ betaSchedule: BetaSchedule = .linear(), trainTimesteps: Int = 1000,
+                predictionType: PredictionType = .epsilon) throws {
         guard trainTimesteps >= 1 else {
             throw SchedulerError.invalidParameter(field: "num_train_timesteps", value: "\(trainTimesteps)",
                                                   expected: "at least 1 (the models use 1000)")
@@ -90,6 +93,7 @@ public struct NoiseSchedule: Sendable, Equatable {
         self.betas = betas
         self.alphasCumprod = cumprod
         self.alphasCumprodFloat = cumprod.map { Float($0) }
+        self.predictionType = predictionType
     }
 
     private static func checkBeta(_ field: String, _ value: Double) throws {

@@ -9,7 +9,7 @@ public struct SchedulerStepOutput: Sendable, Equatable {
 }
 
 /// A reverse-process sampler with diffusers' scheduler protocol: plan the timesteps, then step through them
-/// in order with the model's ε prediction (prediction_type "epsilon"). Buffers are flat and hold any batch.
+/// in order with the model's prediction (ε, or v for prediction_type "v_prediction"). Buffers are flat and hold any batch.
 public protocol DiffusionScheduler: Sendable {
     var schedule: NoiseSchedule { get }
     /// The planned timesteps, descending; empty until `setTimesteps`.
@@ -77,6 +77,27 @@ enum SchedulerMath {
             for i in 0..<x0.count { x0[i] = min(max(x0[i], -r), r) }
         }
         return x0
+    }
+
+    /// x̂_0 (clamped to ±clip when given) and ε̂ from the model output, as diffusers' schedulers read each
+    /// prediction type: for v, x̂_0 = √ᾱ·x − √(1 − ᾱ)·v and ε̂ = √ᾱ·v + √(1 − ᾱ)·x.
+    static func originalAndEpsilon(modelOutput: [Float], sample: [Float], alphaProd: Float,
+                                   prediction: PredictionType, clip: Float?) -> (x0: [Float], epsilon: [Float]) {
+        switch prediction {
+        case .epsilon:
+            return (predictOriginal(sample: sample, epsilon: modelOutput, alphaProd: alphaProd, clip: clip), modelOutput)
+        case .vPrediction:
+            let (sb, sa) = ((1 - alphaProd).squareRoot(), alphaProd.squareRoot())
+            var x0 = [Float](repeating: 0, count: sample.count), eps = x0
+            for i in 0..<sample.count {
+                x0[i] = sa * sample[i] - sb * modelOutput[i]
+                eps[i] = sa * modelOutput[i] + sb * sample[i]
+            }
+            if let r = clip {
+                for i in 0..<x0.count { x0[i] = min(max(x0[i], -r), r) }
+            }
+            return (x0, eps)
+        }
     }
 
     /// a·x + b·y, elementwise.

@@ -8,7 +8,7 @@ final class TrainCommandTests: XCTestCase {
     private func failure(_ arguments: [String]) throws -> (message: String, dataMade: Bool) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("t2ialign-train-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        var command = try TrainCommand.parse(arguments + ["--data", data, "--out", data + "-run"])
+        let command = try TrainCommand.parse(arguments + ["--data", data, "--out", data + "-run"])
         var message = ""
         XCTAssertThrowsError(try command.run()) { message = String(describing: $0) }
         return (message, FileManager.default.fileExists(atPath: data) || FileManager.default.fileExists(atPath: data + "-run"))

@@ -83,6 +83,48 @@ final class PretrainerTests: XCTestCase {
         XCTAssertThrowsError(try run(steps: 6, dir: split), "resuming with another --noise-offset is refused")
     }
 
+    func testPredictionTypeIsSavedAndAnUnknownOneIsAClearError() throws {
+        let base = try tinyModel()
+        var schedule = base.schedule
+        schedule.predictionType = .vPrediction
+        let model = try TextToImageModel(unet: base.unet, textEncoder: base.textEncoder, schedule: schedule)
+        let dir = NSTemporaryDirectory() + "t2i-model-\(UUID().uuidString)"
+        try model.save(to: dir, card: nil)
+        let config = dir + "/scheduler/scheduler_config.json"
+        XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"v_prediction\""))
+        XCTAssertEqual(try TextToImageModel.load(from: dir).schedule.predictionType, .vPrediction)
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "v_prediction", with: "sample")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TextToImageModel.load(from: dir)) {
+            XCTAssertTrue("\($0)".contains("scheduler_config.json") && "\($0)".contains("prediction_type"), "\($0)")
+        }
+    }
+
+    func testVPredictionPretrainingTrainsAndResumesExactly() throws {
+        func runV(_ steps: Int, _ dir: String) throws {
+            var config = PretrainingConfig()
+            config.steps = steps
+            config.batchSize = 2
+            config.warmupSteps = 1
+            config.checkpointEvery = 2
+            let base = try tinyModel()
+            var schedule = base.schedule
+            schedule.predictionType = .vPrediction
+            let model = try TextToImageModel(unet: base.unet, textEncoder: base.textEncoder, schedule: schedule)
+            try Pretrainer(model: model, source: RandomImages(), config: config, runDirectory: dir).run { _, _, _ in "card" }
+        }
+        let whole = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try runV(4, whole)
+        let split = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try runV(2, split)
+        try runV(4, split)
+        XCTAssertEqual(try losses(whole), try losses(split))
+        let plain = NSTemporaryDirectory() + "t2i-pre-\(UUID().uuidString)"
+        try run(steps: 4, dir: plain)
+        XCTAssertNotEqual(try losses(whole), try losses(plain), "the v target differs from ε")
+        XCTAssertEqual(try TextToImageModel.load(from: whole + "/model").schedule.predictionType, .vPrediction)
+    }
+
     func testModelFolderRoundTripAndBadFolder() throws {
         let model = try tinyModel()
         let dir = NSTemporaryDirectory() + "t2i-model-\(UUID().uuidString)"

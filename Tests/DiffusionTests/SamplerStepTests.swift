@@ -9,6 +9,7 @@ final class SamplerStepTests: XCTestCase {
         let f = try SchedulerFixture.load()
         var checked = 0
         for chain in f.steps where chain.scheduler == "ddpm" {
+            XCTAssertEqual(chain.prediction_type, "epsilon")
             var s = try DDPMScheduler(schedule: SchedulerFixture.schedule(chain.beta_schedule),
                                       config: .init(clipSample: chain.clip_sample))
             try s.setTimesteps(chain.num_inference_steps)
@@ -45,6 +46,30 @@ final class SamplerStepTests: XCTestCase {
             }
         }
         XCTAssertEqual(checked, 3 * (10 + 10 + 4))
+    }
+
+    /// Fixture: the same diffusers steps with prediction_type "v_prediction" (linear schedule; DDPM with
+    /// clip_sample, DDIM with η = 0 and 0.5), the model output read as v.
+    func testVPredictionStepsMatchDiffusers() throws {
+        let f = try SchedulerFixture.load()
+        var checked = 0
+        for chain in f.v_steps {
+            XCTAssertEqual(chain.prediction_type, "v_prediction")
+            let schedule = try SchedulerFixture.schedule(chain.beta_schedule, prediction: chain.prediction_type)
+            var s: any DiffusionScheduler = chain.scheduler == "ddpm"
+                ? try DDPMScheduler(schedule: schedule, config: .init(clipSample: chain.clip_sample))
+                : try DDIMScheduler(schedule: schedule, config: .init(eta: chain.eta))
+            try s.setTimesteps(chain.num_inference_steps)
+            for r in chain.records {
+                let out = try s.step(modelOutput: r.model_output, timestep: r.timestep, sample: r.sample,
+                                     varianceNoise: r.variance_noise)
+                let what = "\(chain.scheduler) v_prediction eta=\(chain.eta) t=\(r.timestep)"
+                assertClose(out.prevSample, r.prev_sample, what + " prev_sample")
+                assertClose(out.predOriginalSample, r.pred_original_sample, what + " pred_original_sample")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 30)
     }
 
     /// The last DDIM step lands on ᾱ_0 (set_alpha_to_one false): with ε = 0 it returns √ᾱ_0 · x/√ᾱ_1.

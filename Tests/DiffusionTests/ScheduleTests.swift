@@ -63,6 +63,22 @@ final class ScheduleTests: XCTestCase {
         }
     }
 
+    /// Fixture: DDPMScheduler(beta_schedule=name).get_velocity(x0, noise, t): v = √ᾱ·ε − √(1−ᾱ)·x0, the
+    /// training target of a v-prediction model; an ε-prediction schedule's target is the noise itself.
+    func testVelocityTargetMatchesDiffusers() throws {
+        let f = try SchedulerFixture.load()
+        XCTAssertEqual(f.velocity.count, 3)
+        for ref in f.velocity {
+            let shape = [ref.timesteps.count, 2, 2, 2]
+            let x0 = Tensor(shape: shape, data: ref.x0), noise = Tensor(shape: shape, data: ref.noise)
+            let v = try SchedulerFixture.schedule(ref.beta_schedule, prediction: "v_prediction")
+                .trainingTarget(x0: x0, noise: noise, timesteps: ref.timesteps)
+            assertClose(v.toArray(), ref.velocity, "\(ref.beta_schedule) get_velocity")
+            let eps = try SchedulerFixture.schedule(ref.beta_schedule).trainingTarget(x0: x0, noise: noise, timesteps: ref.timesteps)
+            XCTAssertEqual(eps.toArray(), ref.noise)
+        }
+    }
+
     func testAddNoiseGradient() throws {
         let s = try NoiseSchedule()
         var rng = RNG(seed: 3)

@@ -19,6 +19,13 @@ struct SchedulerFixture: Decodable {
         let noise: [Float]
         let noisy: [Float]
     }
+    struct Velocity: Decodable {
+        let beta_schedule: String
+        let timesteps: [Int]
+        let x0: [Float]
+        let noise: [Float]
+        let velocity: [Float]
+    }
     struct Timesteps: Decodable {
         let scheduler: String
         let steps_offset: Int
@@ -39,6 +46,7 @@ struct SchedulerFixture: Decodable {
         let beta_schedule: String
         let clip_sample: Bool
         let eta: Float
+        let prediction_type: String
         let num_inference_steps: Int
         let records: [StepRecord]
     }
@@ -57,6 +65,10 @@ struct SchedulerFixture: Decodable {
     let add_noise: [AddNoise]
     let timesteps: [Timesteps]
     let steps: [StepChain]
+    /// The same chains with prediction_type "v_prediction".
+    let v_steps: [StepChain]
+    /// get_velocity(x0, noise, timesteps): the v-prediction training target (`noisy` holds v).
+    let velocity: [Velocity]
     let guided_loop: GuidedLoop
 
     static func load() throws -> SchedulerFixture {
@@ -68,8 +80,8 @@ struct SchedulerFixture: Decodable {
     }
 
     /// The Swift schedule for a fixture's beta_schedule name (its beta range is the Swift default's).
-    static func schedule(_ name: String) throws -> NoiseSchedule {
-        try NoiseSchedule(BetaSchedule(name: name))
+    static func schedule(_ name: String, prediction: String = "epsilon") throws -> NoiseSchedule {
+        try NoiseSchedule(BetaSchedule(name: name), predictionType: PredictionType(name: prediction))
     }
 }
 

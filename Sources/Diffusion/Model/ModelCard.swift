@@ -4,6 +4,7 @@ import Foundation
 /// budget and the measured quality. Quality figures are appended by the commands that measure them.
 public enum ModelCard {
     public static func pretrained(preset: String, command: String, config: PretrainingConfig, data: String,
+                                  predictionType: PredictionType = .epsilon,
                                   finalLoss: Double, seconds: Double, step: Int) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -11,7 +12,7 @@ public enum ModelCard {
         return """
         # Pretrained text-to-image model (\(config.initModel.map { "continued from `\($0)`" } ?? "`\(preset)`"))
 
-        A pixel-space conditional U-Net (diffusers `UNet2DConditionModel` layout, ε-prediction) with a byte-level
+        A pixel-space conditional U-Net (diffusers `UNet2DConditionModel` layout, \(predictionType == .epsilon ? "ε-prediction" : "v-prediction")) with a byte-level
         CLIP-style text encoder (transformers `CLIPTextModel` layout), \(config.initModel.map { "further trained by t2ialign from `\($0)`" } ?? "trained from scratch by t2ialign").
 
         - **Data**: \(data)

@@ -80,7 +80,7 @@ enum SchedulerConfigFile {
             "_class_name": "DDPMScheduler",
             "num_train_timesteps": schedule.trainTimesteps,
             "beta_schedule": schedule.betaSchedule.name,
-            "prediction_type": "epsilon",
+            "prediction_type": schedule.predictionType.name,
             "clip_sample": false,
         ]
         if case .linear(let start, let end) = schedule.betaSchedule {
@@ -100,7 +100,8 @@ enum SchedulerConfigFile {
         let steps = json["num_train_timesteps"] as? Int ?? 1000
         let start = json["beta_start"] as? Double, end = json["beta_end"] as? Double
         do {
-            return try NoiseSchedule(BetaSchedule(name: name, betaStart: start, betaEnd: end), trainTimesteps: steps)
+            return try NoiseSchedule(BetaSchedule(name: name, betaStart: start, betaEnd: end), trainTimesteps: steps,
+                                     predictionType: PredictionType(name: json["prediction_type"] as? String ?? "epsilon"))
         } catch {
             throw ModelFolderError.config(path, "\(error)")
         }

@@ -53,7 +53,8 @@ public final class TextToImageModel: Module {
         try textEncoder(tokenizer.encode(prompts))
     }
 
-    /// Predicted noise for `sample` at `timesteps` given a text context from `encode` (plus any extra tokens).
+    /// The denoiser's output for `sample` at `timesteps` given a text context from `encode` (plus any extra
+    /// tokens): predicted noise ε̂, or v̂ when the schedule's prediction type is v_prediction.
     public func predictNoise(_ sample: Tensor, timesteps: [Float], context: Tensor) throws -> Tensor {
         try unet(sample, timesteps: timesteps, context: context)
     }

@@ -108,7 +108,8 @@ public final class Pretrainer {
 
             let context = try model.encode(prompts)
             let prediction = try model.predictNoise(xt, timesteps: t.map(Float.init), context: context)
-            let loss = mean(mseLossPerSample(prediction: prediction, target: noise))
+            let target = try model.schedule.trainingTarget(x0: x0, noise: noise, timesteps: t)  // ε, or v
+            let loss = mean(mseLossPerSample(prediction: prediction, target: target))
             optimizer.zeroGrad()
             loss.backward()
             let norm = clipGradNorm(params, maxNorm: Float(config.maxGradNorm))

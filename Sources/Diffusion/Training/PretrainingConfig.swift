@@ -20,6 +20,8 @@ public struct PretrainingConfig: Codable, Sendable, Equatable {
     /// channel, so the network must predict image-wide colour shifts too — and learn them from the prompt,
     /// since the noisy image alone cannot tell the shift from the colour. nil or 0: plain ε.
     public var noiseOffset: Double?
+    /// The prediction type the run trains (`epsilon`, `v_prediction`) when it sets one; nil: the model's own.
+    public var predictionType: String?
     /// The model folder the run started from (continued pretraining); nil: a fresh model of the preset.
     public var initModel: String?
 

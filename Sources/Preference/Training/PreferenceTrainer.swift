@@ -266,10 +266,11 @@ public final class PreferenceTrainer {
         let images = objective.usesLosers ? batch.winners + batch.losers : batch.winners
         let x0 = Tensor(shape: [rows, 3, r, r], data: images)
         let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
+        let target = try model.schedule.trainingTarget(x0: x0, noise: noise, timesteps: t)  // ε, or v
         let tf = t.map(Float.init)
 
         let prediction = try model.unet(xt, timesteps: tf, context: policyContext)
-        let losses = mseLossPerSample(prediction: prediction, target: noise)
+        let losses = mseLossPerSample(prediction: prediction, target: target)
         let scale = 1 / Float(config.gradientAccumulation)
         let beta = Float(config.effectiveBeta)
 
@@ -287,7 +288,7 @@ public final class PreferenceTrainer {
         case .dpo, .dcpo:
             guard let reference else { preconditionFailure("DPO without a reference network") }
             let refLosses = try GradMode.withoutGrad {
-                mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: noise).toArray()
+                mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: target).toArray()
             }
             let parts = split(losses, sizes: [b, b], axis: 0)
             let out = DiffusionDPOLoss.loss(policyWin: parts[0], policyLose: parts[1],

@@ -47,6 +47,13 @@ struct PretrainCommand: ParsableCommand {
         It makes the model learn image-wide colour, such as the background, from the prompt.
         """)
     var noiseOffset = 0.0
+    @Option(name: .customLong("prediction-type"), help: """
+        What the U-Net learns to predict: epsilon (the noise) or v_prediction (v = √ᾱ·ε − √(1−ᾱ)·x0, which \
+        at high noise is the image itself, so global content such as the background must come from the \
+        prompt). Default: epsilon for a fresh model, the --init model's own otherwise; with --init it \
+        switches the model over (fine-tune long enough for the new output to settle).
+        """)
+    var predictionType: String?
 
     func run() throws {
         var config = PretrainingConfig()
@@ -63,9 +70,15 @@ struct PretrainCommand: ParsableCommand {
         config.seed = seed
         config.noiseOffset = noiseOffset > 0 || noiseOffset < 0 ? noiseOffset : nil
         config.initModel = initModel
+        config.predictionType = predictionType
         try CLIError.wrap {
             if initModel != nil, preset != nil { throw CLIError("give either --init (a model folder to continue) or --config (a fresh model), not both") }
-            let model = try initModel.map { try TextToImageModel.load(from: $0) } ?? TextToImageModel(preset: preset ?? "tiny", seed: seed)
+            var model = try initModel.map { try TextToImageModel.load(from: $0) } ?? TextToImageModel(preset: preset ?? "tiny", seed: seed)
+            if let predictionType {
+                var schedule = model.schedule
+                schedule.predictionType = try PredictionType(name: predictionType)
+                model = try TextToImageModel(unet: model.unet, textEncoder: model.textEncoder, schedule: schedule)
+            }
             let preset = preset ?? "tiny"
             let source = try ShapesPretrainingImages(resolution: resolution, sloppyFraction: sloppyFraction)
             print("pretraining \(initModel.map { "from \($0)" } ?? preset): U-Net \(model.unet.parameterCount) + text encoder \(model.textEncoder.parameterCount) parameters")
@@ -74,6 +87,7 @@ struct PretrainCommand: ParsableCommand {
             let command = CommandLine.arguments.dropFirst().joined(separator: " ")
             let finished = try trainer.run { loss, seconds, step in
                 ModelCard.pretrained(preset: preset, command: "t2ialign \(command)", config: config, data: source.summary,
+                                     predictionType: model.schedule.predictionType,
                                      finalLoss: loss, seconds: seconds, step: step)
             }
             if finished { print("model written to \(trainer.modelPath)") }
