@@ -7,7 +7,7 @@ import Kernels
 import NN
 
 /// Generated images kept on disk under what determines them — the model's weights, noise schedule and
-/// generation options, then the prompt, its index (the noise stream) and the seed — so that evaluating
+/// prediction type and generation options, then the prompt, its index (the noise stream) and the seed — so that evaluating
 /// several models against one baseline samples the baseline once. Images are stored as the 8-bit PNGs
 /// that scorers see anyway, so a cached image scores exactly like a fresh one.
 public struct SampleCache {
@@ -24,6 +24,7 @@ public struct SampleCache {
             h.add(p.toArray())
         }
         h.add(model.schedule.alphasCumprodFloat)
+        h.add(Array(model.schedule.predictionType.name.utf8))
         h.add(Array(try JSONFormat.pretty.encode(options)))
         directory = URL(fileURLWithPath: root).appendingPathComponent(String(format: "%016llx", h.value))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

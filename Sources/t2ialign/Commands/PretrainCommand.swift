@@ -68,7 +68,7 @@ struct PretrainCommand: ParsableCommand {
         config.promptDropout = promptDropout
         config.checkpointEvery = checkpointEvery
         config.seed = seed
-        config.noiseOffset = noiseOffset > 0 || noiseOffset < 0 ? noiseOffset : nil
+        config.noiseOffset = noiseOffset != 0 ? noiseOffset : nil  // nil keeps old checkpoints resumable
         config.initModel = initModel
         config.predictionType = predictionType
         try CLIError.wrap {
