@@ -17,8 +17,7 @@ public struct PretrainingConfig: Codable, Sendable, Equatable {
     /// Whether the text encoder is trained jointly (it starts from random weights in a from-scratch model).
     public var trainTextEncoder = true
     /// Offset noise (diffusers' `--noise_offset`): ε gets `noiseOffset · n` with n ~ N(0, 1) per image and
-    /// channel, so the network must predict image-wide colour shifts too — and learn them from the prompt,
-    /// since the noisy image alone cannot tell the shift from the colour. nil or 0: plain ε.
+    /// channel, so the network must also predict image-wide colour shifts. nil or 0: plain ε.
     public var noiseOffset: Double?
     /// The prediction type the run trains (`epsilon`, `v_prediction`) when it sets one; nil: the model's own.
     public var predictionType: String?

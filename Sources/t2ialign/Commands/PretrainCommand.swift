@@ -4,7 +4,7 @@ import Diffusion
 import Foundation
 import ShapesWorld
 
-/// `t2ialign pretrain`: trains a text-to-image model from scratch on captioned images.
+/// `t2ialign pretrain`: trains a text-to-image model on captioned images, from scratch or from a model folder.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
@@ -15,8 +15,8 @@ struct PretrainCommand: ParsableCommand {
         checkpoint/ (an exact resume point, saved every --checkpoint-every steps and on Ctrl-C) and, at the \
         end, model/ (EMA weights in diffusers' folder layout). Running the same command again resumes.
 
-        --init continues training a model folder's weights (for instance with --noise-offset) instead of \
-        starting a fresh --config model; the schedule, optimizer and EMA start anew.
+        --init continues training a model folder's weights instead of starting a fresh --config model (for \
+        instance to switch it to --prediction-type v_prediction); the LR schedule, optimizer and EMA start anew.
 
         Example: t2ialign pretrain --config tiny --steps 20000 --out runs/base
         """)
@@ -43,8 +43,9 @@ struct PretrainCommand: ParsableCommand {
     var sloppyFraction = 0.1
     @Option(help: "Image size of the Shapes data (must equal the model's sample_size).") var resolution = 32
     @Option(name: .customLong("noise-offset"), help: """
-        Offset noise: add this × N(0, 1) per image and channel to ε (diffusers' --noise_offset; 0.1 is common). \
-        It makes the model learn image-wide colour, such as the background, from the prompt.
+        Offset noise: add this × N(0, 1) per image and channel to ε (diffusers' --noise_offset; 0.1 is common), \
+        meant to teach image-wide colour shifts. In the Shapes world it did not make the model follow the \
+        background word; v_prediction did (Models/shapes-base/README.md).
         """)
     var noiseOffset = 0.0
     @Option(name: .customLong("prediction-type"), help: """
