@@ -9,7 +9,7 @@ writes Tests/DiffusionTests/Fixtures/schedulers.json:
              its variance noise drawn from a seeded generator and recorded), DDIM (eta 0, and eta 0.5 with
              variance_noise passed explicitly), for every beta schedule
   v_steps    the same step records with prediction_type "v_prediction" (linear schedule: DDPM clip on, DDIM
-             eta 0 and 0.5)
+             eta 0 and 0.5, and DDIM with clip_sample and use_clipped_model_output, as generation runs it)
   velocity   get_velocity(x0, noise, timesteps) (the v-prediction training target), every beta schedule
   guided_loop the baseline loop of shared/bench/bench.py (DDIM, CFG with uncond rows first) run with an
              analytic denoiser the Swift test re-implements, from recorded initial noise
@@ -49,10 +49,10 @@ def ddpm(name, clip_sample=True, prediction_type="epsilon"):
                          clip_sample=clip_sample, **SCHEDULES[name])
 
 
-def ddim(name, prediction_type="epsilon"):
+def ddim(name, prediction_type="epsilon", clip_sample=False):
     # models.py: clip_sample=False, set_alpha_to_one=False, steps_offset=1 (leading spacing by default).
     return DDIMScheduler(num_train_timesteps=T, beta_schedule=name, prediction_type=prediction_type,
-                         clip_sample=False, set_alpha_to_one=False, steps_offset=1, **SCHEDULES[name])
+                         clip_sample=clip_sample, set_alpha_to_one=False, steps_offset=1, **SCHEDULES[name])
 
 
 def schedules():
@@ -91,9 +91,10 @@ def timesteps():
 SHAPE = (2, 2, 2, 2)
 
 
-def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0, prediction_type="epsilon"):
+def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0, prediction_type="epsilon",
+                 ddim_clip=False, use_clipped=False):
     """Runs n steps of a chain with random model outputs; records the steps at record_indices."""
-    s = ddpm(name, clip_sample, prediction_type) if kind == "ddpm" else ddim(name, prediction_type)
+    s = ddpm(name, clip_sample, prediction_type) if kind == "ddpm" else ddim(name, prediction_type, ddim_clip)
     s.set_timesteps(n)
     g = torch.Generator().manual_seed(seed)
     # 1.5 x unit noise so that clip_sample (range 1) cuts some predicted x0 values at every timestep.
@@ -117,14 +118,15 @@ def step_records(kind, name, n, record_indices, seed, clip_sample=True, eta=0.0,
                 noise = torch.randn(SHAPE, generator=g)
                 out = s.step(eps, t, sample, eta=eta, variance_noise=noise)
             else:
-                out = s.step(eps, t, sample, eta=eta)
+                out = s.step(eps, t, sample, eta=eta, use_clipped_model_output=use_clipped)
         if i in record_indices:
             recs.append(dict(index=i, timestep=t, sample=f32(sample), model_output=f32(eps),
                              variance_noise=None if noise is None else f32(noise),
                              prev_sample=f32(out.prev_sample), pred_original_sample=f32(out.pred_original_sample)))
         sample = out.prev_sample
     return dict(scheduler=kind, beta_schedule=name, clip_sample=bool(s.config.clip_sample), eta=eta,
-                prediction_type=prediction_type, num_inference_steps=n, shape=list(SHAPE), records=recs)
+                prediction_type=prediction_type, use_clipped_model_output=use_clipped, num_inference_steps=n,
+                shape=list(SHAPE), records=recs)
 
 
 def steps():
@@ -146,7 +148,8 @@ def steps():
 def v_steps():
     out = []
     for seed, (kind, kw) in enumerate([("ddpm", dict(clip_sample=True)), ("ddim", dict(eta=0.0)),
-                                       ("ddim", dict(eta=0.5))], start=100):
+                                       ("ddim", dict(eta=0.5)),
+                                       ("ddim", dict(eta=0.0, ddim_clip=True, use_clipped=True))], start=100):
         out.append(step_records(kind, "linear", 10, set(range(10)), seed, prediction_type="v_prediction", **kw))
     return out
 

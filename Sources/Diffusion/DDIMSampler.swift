@@ -14,14 +14,19 @@ public struct DDIMScheduler: DiffusionScheduler {
         public var stepsOffset: Int
         /// Stochasticity η in [0, 1] (diffusers passes it to step; here it is part of the sampler's configuration).
         public var eta: Float
+        /// diffusers' `use_clipped_model_output`: step along ε̂ re-derived from the clipped x̂_0, so the two
+        /// terms of the update agree. Without it, a v-prediction model under strong guidance keeps the
+        /// unclipped (over-extrapolated) v inside ε̂, which drags images toward the complementary colour.
+        public var useClippedModelOutput: Bool
 
         public init(clipSample: Bool = false, clipSampleRange: Float = 1, setAlphaToOne: Bool = false,
-                    stepsOffset: Int = 1, eta: Float = 0) {
+                    stepsOffset: Int = 1, eta: Float = 0, useClippedModelOutput: Bool = false) {
             self.clipSample = clipSample
             self.clipSampleRange = clipSampleRange
             self.setAlphaToOne = setAlphaToOne
             self.stepsOffset = stepsOffset
             self.eta = eta
+            self.useClippedModelOutput = useClippedModelOutput
         }
     }
 
@@ -62,9 +67,14 @@ public struct DDIMScheduler: DiffusionScheduler {
         let alphaProdPrev = prev >= 0 ? ac[prev] : (config.setAlphaToOne ? 1 : ac[0])
         let betaProd = 1 - alphaProd, betaProdPrev = 1 - alphaProdPrev
 
-        let (x0, epsilon) = SchedulerMath.originalAndEpsilon(modelOutput: modelOutput, sample: sample, alphaProd: alphaProd,
+        var (x0, epsilon) = SchedulerMath.originalAndEpsilon(modelOutput: modelOutput, sample: sample, alphaProd: alphaProd,
                                                              prediction: schedule.predictionType,
                                                              clip: config.clipSample ? config.clipSampleRange : nil)
+        if config.useClippedModelOutput {
+            // ε̂ = (x − √ᾱ·x̂_0) / √(1 − ᾱ), diffusers' order of float32 operations.
+            let (sa, sb) = (alphaProd.squareRoot(), betaProd.squareRoot())
+            for i in 0..<sample.count { epsilon[i] = (sample[i] - sa * x0[i]) / sb }
+        }
         // σ_t = η·√β̃_t (formula (16) of the DDIM paper); the ε direction keeps the remaining variance.
         let variance = (betaProdPrev / betaProd) * (1 - alphaProd / alphaProdPrev)
         let std = config.eta * variance.squareRoot()

@@ -49,7 +49,8 @@ final class SamplerStepTests: XCTestCase {
     }
 
     /// Fixture: the same diffusers steps with prediction_type "v_prediction" (linear schedule; DDPM with
-    /// clip_sample, DDIM with η = 0 and 0.5), the model output read as v.
+    /// clip_sample, DDIM with η = 0 and 0.5, and DDIM with clip_sample and use_clipped_model_output — how
+    /// generation samples a v model), the model output read as v.
     func testVPredictionStepsMatchDiffusers() throws {
         let f = try SchedulerFixture.load()
         var checked = 0
@@ -58,18 +59,20 @@ final class SamplerStepTests: XCTestCase {
             let schedule = try SchedulerFixture.schedule(chain.beta_schedule, prediction: chain.prediction_type)
             var s: any DiffusionScheduler = chain.scheduler == "ddpm"
                 ? try DDPMScheduler(schedule: schedule, config: .init(clipSample: chain.clip_sample))
-                : try DDIMScheduler(schedule: schedule, config: .init(eta: chain.eta))
+                : try DDIMScheduler(schedule: schedule, config: .init(clipSample: chain.clip_sample, eta: chain.eta,
+                                                                      useClippedModelOutput: chain.use_clipped_model_output ?? false))
             try s.setTimesteps(chain.num_inference_steps)
             for r in chain.records {
                 let out = try s.step(modelOutput: r.model_output, timestep: r.timestep, sample: r.sample,
                                      varianceNoise: r.variance_noise)
-                let what = "\(chain.scheduler) v_prediction eta=\(chain.eta) t=\(r.timestep)"
+                let what = "\(chain.scheduler) v_prediction eta=\(chain.eta) clipped=\(chain.use_clipped_model_output ?? false) t=\(r.timestep)"
                 assertClose(out.prevSample, r.prev_sample, what + " prev_sample")
                 assertClose(out.predOriginalSample, r.pred_original_sample, what + " pred_original_sample")
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 30)
+        XCTAssertEqual(checked, 40)
+        XCTAssertTrue(f.v_steps.contains { $0.use_clipped_model_output == true && $0.clip_sample })
     }
 
     /// The last DDIM step lands on ᾱ_0 (set_alpha_to_one false): with ε = 0 it returns √ᾱ_0 · x/√ᾱ_1.

@@ -47,6 +47,8 @@ struct SchedulerFixture: Decodable {
         let clip_sample: Bool
         let eta: Float
         let prediction_type: String
+        /// diffusers' step(use_clipped_model_output=…); false in chains that predate it.
+        let use_clipped_model_output: Bool?
         let num_inference_steps: Int
         let records: [StepRecord]
     }

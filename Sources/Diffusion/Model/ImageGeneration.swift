@@ -85,7 +85,11 @@ extension TextToImageModel {
     /// unclipped deterministic DDIM trajectory carries a small ε error into saturated noise.
     private func makeScheduler(_ options: GenerationOptions) throws -> any DiffusionScheduler {
         switch options.sampler {
-        case .ddim: return try DDIMScheduler(schedule: schedule, config: .init(clipSample: true, eta: options.eta))
+        case .ddim:
+            // A v-prediction model needs ε̂ from the clipped x̂_0 (see DDIMScheduler.Config); ε models keep
+            // diffusers' default, so their samples are unchanged.
+            return try DDIMScheduler(schedule: schedule, config: .init(clipSample: true, eta: options.eta,
+                                                                       useClippedModelOutput: schedule.predictionType == .vPrediction))
         case .ddpm: return try DDPMScheduler(schedule: schedule)
         }
     }
