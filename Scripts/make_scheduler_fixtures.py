@@ -64,16 +64,22 @@ def schedules():
     return out
 
 
-def add_noise():
+def forward_process(seed, key, fn):
+    """For every beta schedule: random x0 and noise of shape (4, 2, 2, 2), one timestep per row, and
+    fn(scheduler, x0, noise, t) recorded under `key`."""
     out = []
-    g = torch.Generator().manual_seed(7)
+    g = torch.Generator().manual_seed(seed)
     for name in SCHEDULES:
         x0 = torch.rand(4, 2, 2, 2, generator=g) * 2 - 1
         noise = torch.randn(4, 2, 2, 2, generator=g)
         t = torch.tensor([0, 1, 500, 999])
-        out.append(dict(beta_schedule=name, timesteps=t.tolist(), x0=f32(x0), noise=f32(noise),
-                        noisy=f32(ddpm(name).add_noise(x0, noise, t))))
+        out.append({"beta_schedule": name, "timesteps": t.tolist(), "x0": f32(x0), "noise": f32(noise),
+                    key: f32(fn(ddpm(name), x0, noise, t))})
     return out
+
+
+def add_noise():
+    return forward_process(7, "noisy", lambda s, x0, noise, t: s.add_noise(x0, noise, t))
 
 
 def timesteps():
@@ -155,15 +161,7 @@ def v_steps():
 
 
 def velocity():
-    out = []
-    g = torch.Generator().manual_seed(8)
-    for name in SCHEDULES:
-        x0 = torch.rand(4, 2, 2, 2, generator=g) * 2 - 1
-        noise = torch.randn(4, 2, 2, 2, generator=g)
-        t = torch.tensor([0, 1, 500, 999])
-        out.append(dict(beta_schedule=name, timesteps=t.tolist(), x0=f32(x0), noise=f32(noise),
-                        velocity=f32(ddpm(name).get_velocity(x0, noise, t))))
-    return out
+    return forward_process(8, "velocity", lambda s, x0, noise, t: s.get_velocity(x0, noise, t))
 
 
 def analytic_eps(x, t, c):
