@@ -15,6 +15,7 @@ the held-out users' few-shot accuracy (support from heldout_train, 5 draws; non-
 and the accuracy of the population direction p alone, as `t2ialign user-encoder eval` reports them.
 """
 import json
+import os
 import random
 import sys
 
@@ -24,8 +25,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "..", "shared", "bench"))
+import models  # noqa: E402  (the contract's byte-level tokenizer)
+
 K, Q, U, DIM = 4, 8, 8, 32
-BOS, EOS, PAD, LENGTH = 256, 257, 258, 80  # Sources/Diffusion/Tokenizer.swift
 
 
 def load_pairs(data, split, population_max):
@@ -93,9 +97,8 @@ def main(variant, steps, data):
         if text_encoder is None:
             return torch.zeros(128)
         if caption not in prompts:
-            ids = [BOS] + list(caption.encode())[: LENGTH - 2] + [EOS]
             with torch.no_grad():
-                prompts[caption] = text_encoder(torch.tensor([ids + [PAD] * (LENGTH - len(ids))])).pooler_output[0]
+                prompts[caption] = text_encoder(models.tokenize([caption])).pooler_output[0]
         return prompts[caption]
 
     psi = Psi(reads_prompt)

@@ -12,18 +12,16 @@ twice, as specs/shapes-world.md §4 measures the background — and its HSV satu
 white/black). Written to find where black backgrounds pick up a tint (Models/shapes-base/README.md).
 """
 import json
+import os
 import sys
 
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextModel
 
-BOS, EOS, PAD, LENGTH = 256, 257, 258, 80  # Sources/Diffusion/Tokenizer.swift
-
-
-def tokens(text: str) -> torch.Tensor:
-    ids = [BOS] + list(text.encode())[: LENGTH - 2] + [EOS]
-    return torch.tensor([ids + [PAD] * (LENGTH - len(ids))])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "..", "shared", "bench"))
+import models  # noqa: E402  (the contract's byte-level tokenizer)
 
 
 def border_median(x0: torch.Tensor) -> torch.Tensor:
@@ -45,8 +43,8 @@ def main(model: str, prompt: str, guidance: float) -> None:
     torch.manual_seed(0)
     x = torch.randn(n, 3, 32, 32)
     with torch.no_grad():
-        cond = text_encoder(tokens(prompt)).last_hidden_state.repeat(n, 1, 1)
-        null = text_encoder(tokens("")).last_hidden_state.repeat(n, 1, 1)
+        cond = text_encoder(models.tokenize([prompt])).last_hidden_state.repeat(n, 1, 1)
+        null = text_encoder(models.tokenize([""])).last_hidden_state.repeat(n, 1, 1)
         for i, t in enumerate(scheduler.timesteps):
             out_null, out_cond = unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([null, cond])).sample.chunk(2)
             step = scheduler.step(out_null + guidance * (out_cond - out_null), t, x, use_clipped_model_output=v_model)

@@ -6,10 +6,10 @@ import ImageIO
 import Kernels
 import NN
 
-/// Generated images kept on disk under what determines them — the model's weights, noise schedule and
-/// prediction type and generation options, then the prompt, its index (the noise stream) and the seed — so that evaluating
-/// several models against one baseline samples the baseline once. Images are stored as the 8-bit PNGs
-/// that scorers see anyway, so a cached image scores exactly like a fresh one.
+/// Generated images kept on disk under what determines them — the model's weights, noise schedule,
+/// prediction type and generation options, then the prompt, its index (the noise stream) and the seed — so
+/// that evaluating several models against one baseline samples the baseline once. Images are stored as the
+/// 8-bit PNGs that scorers see anyway, so a cached image scores exactly like a fresh one.
 public struct SampleCache {
     /// ROOT/<fingerprint of model + options>/.
     public let directory: URL
