@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Diffusion", "Datasets", "NN", "Autograd", "Kernels", "Files", "ImageIO"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Datasets", "ShapesWorld", "Diffusion", "NN", "Autograd",
                                                         "Kernels", "ImageIO", "Files"]),
-        .testTarget(name: "CLITests", dependencies: ["t2ialign", "Diffusion", "NN", "Autograd", "Kernels"]),
+        .testTarget(name: "CLITests", dependencies: ["t2ialign", "Diffusion", "Preference", "Datasets", "ImageIO", "NN", "Autograd", "Kernels"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Diffusion
 import Foundation
 import NN
+import Preference
 import Scoring
 import ShapesWorld
 
@@ -22,17 +23,22 @@ struct EvalCommand: ParsableCommand {
         unless --user names another from --data's users.json. Shapes correctness rates are oracle pixel \
         measurements and are reported with either scorer.
 
+        Users: --user ID makes the oracle score with that user's reward (--user-mix with the mixed weights) and \
+        makes a personalized model (one with user_projection/, from `train --personalized`) generate for that \
+        user from K of their pairs in --user-data; --user-examples FILE conditions a personalized model on the \
+        pairs in FILE (the oracle then scores for the population user). A model without user_projection/ \
+        ignores the user.
+
         Examples:
           t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
           t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --scorer Models/shapes-scorer
+          t2ialign eval --model runs/dpo-personalized/model --baseline Models/shapes-dpo --oracle --user 41
         """)
 
     @Option(help: "Model folder A.") var model: String
     @Option(help: "Model folder B (the baseline).") var baseline: String
     @Option(help: "Score with this learned preference scorer folder (from `t2ialign scorer train`).") var scorer: String?
     @Flag(help: "Score with the Shapes-world oracle reward.") var oracle = false
-    @Option(help: "User whose reward the oracle uses (id in --data's users.json; default 0, the population).") var user: Int?
-    @Option(help: "Dataset folder holding users.json (for --user).") var data = "cache/shapes"
     @Option(help: "Prompts file (one per line); default: the Shapes test prompts.") var prompts: String?
     @Option(help: "Use only the first N prompts.") var limit: Int?
     @Option(help: "Seeds per prompt.") var seeds = 4
@@ -45,10 +51,12 @@ struct EvalCommand: ParsableCommand {
             help: "Folder keeping generated images by model weights, options, prompt and seed, so a baseline is sampled once across evaluations.")
     var sampleCache = EvaluationRun.defaultSampleCache
     @Flag(name: .customLong("no-sample-cache"), help: "Always generate (write no cached images).") var noSampleCache = false
+    @OptionGroup(title: "Whose preferences (the oracle's user; the user a personalized model generates for)")
+    var users: UserConditioningOptions
 
     func validate() throws {
         do {
-            _ = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+            _ = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: users.user)
         } catch let e as ScorerSelectionError {
             throw ValidationError(e.description)
         }
@@ -56,18 +64,33 @@ struct EvalCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
         if let limit { guard limit >= 1 else { throw ValidationError("--limit must be at least 1") } }
+        if scorer != nil, let mix = users.userMix {
+            throw ValidationError("--user-mix \(mix) picks the oracle's users, but the learned scorer (--scorer) is not personalized; "
+                                  + "use --oracle to score with the mixed users' reward")
+        }
     }
 
     func run() throws {
         try CLIError.wrap {
             var list = try prompts.map(PromptFile.read) ?? ShapesPrompt.prompts(in: .test).map(\.text)
             if let limit { list = Array(list.prefix(limit)) }
-            let selection = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: user)
+            let selection = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: users.user)
             let imageScorer: ImageScorer
             if let dir = selection.learnedDirectory {
                 imageScorer = try LearnedScorer(directory: dir)
+            } else if let user = try users.oracleWeights() {
+                imageScorer = OracleRewardScorer(weights: user.weights, userDescription: user.description)
             } else {
-                imageScorer = try OracleUser.scorer(user: user, data: data)
+                imageScorer = OracleRewardScorer()
+                if let file = users.userExamples {
+                    print("note: the oracle scores for the population user: it cannot know whose preferences \(file) holds")
+                }
+            }
+            let conditioningA = try users.conditioning(modelFolder: model, required: false)
+            let conditioningB = try users.conditioning(modelFolder: baseline, required: false)
+            if conditioningA == nil && conditioningB == nil, let file = users.userExamples {
+                throw CLIError("--user-examples \(file) conditions personalized models only, and neither \(model) nor \(baseline) "
+                               + "has user_projection/; train one with `t2ialign train --objective dpo --personalized`")
             }
             if let dir = selection.learnedDirectory, imageScorer.heldOutAgreement == nil {
                 print("note: \(dir) has no \(AgreementReport.fileName), so the report cannot quote the scorer's agreement with "
@@ -79,20 +102,8 @@ struct EvalCommand: ParsableCommand {
             settings.generation = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                                     steps: steps, guidance: guidance)
             try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: imageScorer, prompts: list, settings: settings,
-                                        out: out, sampleCache: noSampleCache ? nil : sampleCache))
+                                        out: out, sampleCache: noSampleCache ? nil : sampleCache,
+                                        conditioningA: conditioningA, conditioningB: conditioningB))
         }
-    }
-}
-
-enum OracleUser {
-    /// The oracle scorer for user `id` (0 or nil: the population user; others from DATA/users.json).
-    static func scorer(user id: Int?, data: String) throws -> OracleRewardScorer {
-        guard let id, id != SimulatedUser.populationID else { return OracleRewardScorer() }
-        let path = URL(fileURLWithPath: data).appendingPathComponent(UsersFile.fileName).path
-        let users = try UsersFile.read(path)
-        guard let u = users.first(where: { $0.id == id }) else {
-            throw CLIError("user \(id) is not in \(path); its users are \(users.map(\.id).map(String.init).joined(separator: ", "))")
-        }
-        return OracleRewardScorer(weights: u.weights, userDescription: "user \(id)" + (u.archetype.map { " (\($0.rawValue))" } ?? ""))
     }
 }

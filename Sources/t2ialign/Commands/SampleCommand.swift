@@ -4,6 +4,7 @@ import Foundation
 import ImageIO
 import Kernels
 import NN
+import Preference
 
 /// `t2ialign sample`: generates PNGs from a model folder.
 struct SampleCommand: ParsableCommand {
@@ -19,6 +20,10 @@ struct SampleCommand: ParsableCommand {
         Examples:
           t2ialign sample --model Models/shapes-base --prompt "a large red circle on a blue background" --out red.png
           t2ialign sample --model Models/shapes-base --prompts prompts.txt --num 4 --out samples/
+          t2ialign sample --model runs/dpo-personalized/model --user 41 --prompts prompts.txt --out samples-41/
+
+        A personalized model (one with user_projection/, from `train --personalized`) generates for the user \
+        chosen by --user, --user-examples or --user-mix, and with no user when none is given.
         """)
 
     @Option(help: "Model folder (e.g. Models/shapes-base or RUN/model).") var model: String
@@ -31,6 +36,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "ddim or ddpm.") var sampler = "ddim"
     @Option(help: "A .png file (one image) or a directory.") var out = "samples"
     @Flag(name: .customLong("no-grid"), help: "Don't write grid.png.") var noGrid = false
+    @OptionGroup(title: "For whom (personalized models)") var users: UserConditioningOptions
 
     func validate() throws {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt TEXT or --prompts FILE") }
@@ -43,6 +49,7 @@ struct SampleCommand: ParsableCommand {
         try CLIError.wrap {
             let list = try prompt.map { [$0] } ?? PromptFile.read(prompts ?? "")
             let model = try TextToImageModel.load(from: self.model)
+            let conditioning = try users.conditioning(modelFolder: self.model, required: true)
             let options = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                             steps: steps, guidance: guidance)
             var rowPrompts: [String] = [], generators: [RNG] = []
@@ -53,7 +60,8 @@ struct SampleCommand: ParsableCommand {
                 }
             }
             var bar = ProgressLine(total: rowPrompts.count, label: "sampling")
-            let images = try model.generate(prompts: rowPrompts, generators: generators, options: options, progress: { done, _ in
+            let images = try model.generate(prompts: rowPrompts, generators: generators, options: options,
+                                        extraTokens: conditioning?.extraTokens, progress: { done, _ in
                 bar.update(step: done)
             })
             if out.lowercased().hasSuffix(".png") {

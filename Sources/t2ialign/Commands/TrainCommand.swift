@@ -157,6 +157,16 @@ enum ClosingEvaluation {
     }
 }
 
+enum OracleUser {
+    /// The oracle scorer for user `id` (0 or nil: the population user; others from DATA/users.json).
+    static func scorer(user id: Int?, data: String) throws -> OracleRewardScorer {
+        guard let id, id != SimulatedUser.populationID else { return OracleRewardScorer() }
+        let path = URL(fileURLWithPath: data).appendingPathComponent(UsersFile.fileName).path
+        let u = try UsersFile.user(id, in: UsersFile.read(path))
+        return OracleRewardScorer(weights: u.weights, userDescription: "user \(id)" + (u.archetype.map { " (\($0.rawValue))" } ?? ""))
+    }
+}
+
 enum ShapesData {
     /// Whether a dataset folder was made by the Shapes synthesizer (its dataset.json says so).
     static func isShapes(_ folder: String) -> Bool {

@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import NN
+import Preference
 import Scoring
 
 /// One `eval`-style comparison of two model folders: builds the evaluator (with the sample cache), shows
@@ -17,13 +18,22 @@ enum EvaluationRun {
         var out: String
         /// Root of the sample cache (nil: always generate).
         var sampleCache: String?
+        /// The user a personalized model generates for (nil: not personalized); it is part of the model's
+        /// name in the report, so a resumed evaluation never mixes users.
+        var conditioningA: UserConditioning? = nil
+        var conditioningB: UserConditioning? = nil
     }
 
     @discardableResult
     static func run(_ r: Request) throws -> EvaluationReport {
-        let evaluator = try Evaluator(modelA: TextToImageModel.load(from: r.model), nameA: ModelName.short(r.model),
-                                      modelB: TextToImageModel.load(from: r.baseline), nameB: ModelName.short(r.baseline),
+        func name(_ path: String, _ user: UserConditioning?) -> String {
+            ModelName.short(path) + (user.map { " (\($0.label))" } ?? "")
+        }
+        let evaluator = try Evaluator(modelA: TextToImageModel.load(from: r.model), nameA: name(r.model, r.conditioningA),
+                                      modelB: TextToImageModel.load(from: r.baseline), nameB: name(r.baseline, r.conditioningB),
                                       scorer: r.scorer, prompts: r.prompts, settings: r.settings, directory: r.out)
+        evaluator.extraTokensA = r.conditioningA?.extraTokens
+        evaluator.extraTokensB = r.conditioningB?.extraTokens
         if let root = r.sampleCache {
             evaluator.cacheA = try SampleCache(root: root, model: evaluator.modelA, options: r.settings.generation)
             evaluator.cacheB = try SampleCache(root: root, model: evaluator.modelB, options: r.settings.generation)
