@@ -71,7 +71,7 @@ public enum Sampling {
             try SchedulerMath.checkCount(output, "denoiser output", expected: input.sample.count)
             guard output.allSatisfy(\.isFinite) else { throw SchedulerError.nonFiniteDenoiserOutput(timestep: t) }
             let noise = scheduler.addsNoise(at: t) ? rowNoise(&stepGenerators, rowLength: rowLength) : nil
-            x = try scheduler.step(modelOutput: guidance.combine(output), timestep: t, sample: x, varianceNoise: noise)
+            x = try scheduler.step(modelOutput: guidance.combine(output, rowLength: rowLength), timestep: t, sample: x, varianceNoise: noise)
                 .prevSample
             progress?(k + 1, scheduler.timesteps.count)
         }

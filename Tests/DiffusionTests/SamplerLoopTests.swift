@@ -61,6 +61,31 @@ final class SamplerLoopTests: XCTestCase {
         }
     }
 
+    /// Guidance rescale against diffusers' `rescale_noise_cfg` (torch 2, diffusers 0.3x) for two samples of
+    /// length 3: eu = [[0.5, -1, 2], [0.1, 0.2, -0.3]], ec = [[1, 1, 0], [0.4, -0.2, 0.1]], g = 3:
+    ///     rescale_noise_cfg(eu + 3 * (ec - eu), ec, guidance_rescale=φ).flatten()
+    func testGuidanceRescaleMatchesDiffusers() throws {
+        let output: [Float] = [0.5, -1, 2, 0.1, 0.2, -0.3, 1, 1, 0, 0.4, -0.2, 0.1]
+        let expected: [Float: [Float]] = [
+            0.7: [0.7763834595680237, 1.9409584999084473, -1.5527669191360474, 0.4863448739051819, -0.4863448739051819, 0.43771040439605713],
+            1.0: [0.2519763112068176, 0.6299407482147217, -0.5039526224136353, 0.2662069797515869, -0.2662069797515869, 0.23958629369735718],
+        ]
+        for (phi, values) in expected {
+            let got = try ClassifierFreeGuidance(scale: 3, rescale: phi).combine(output, rowLength: 3)
+            for (a, b) in zip(got, values) { XCTAssertEqual(a, b, accuracy: 1e-6, "φ = \(phi)") }
+        }
+        // φ = 0 is plain guidance, and per-sample std means rows do not affect each other.
+        XCTAssertEqual(try ClassifierFreeGuidance(scale: 3, rescale: 0).combine(output, rowLength: 3),
+                       try ClassifierFreeGuidance(scale: 3).combine(output))
+        let first = try ClassifierFreeGuidance(scale: 3, rescale: 1).combine([0.5, -1, 2, 1, 1, 0], rowLength: 3)
+        XCTAssertEqual(first, Array(try ClassifierFreeGuidance(scale: 3, rescale: 1).combine(output, rowLength: 3)[0..<3]))
+        for bad: Float in [-0.1, 1.5, .nan] {
+            XCTAssertThrowsError(try ClassifierFreeGuidance(scale: 3, rescale: bad)) { e in
+                XCTAssertTrue("\(e)".contains("guidance rescale"), "\(e)")
+            }
+        }
+    }
+
     /// Guidance 1 runs only the conditional rows and equals stepping DDIM with ε_c by hand.
     func testGuidanceOneSkipsTheUnconditionalHalf() throws {
         let scheduler = try DDIMScheduler(schedule: NoiseSchedule())

@@ -12,15 +12,20 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
     public var steps = 50
     /// Classifier-free guidance scale (1 = none; the PyTorch baseline uses 3).
     public var guidance: Float = 3
+    /// Guidance rescale φ (`ClassifierFreeGuidance.rescale`); nil = off, and then absent from the encoded
+    /// options, so evaluations and sample caches from before it existed keep their identity.
+    public var guidanceRescale: Float?
     /// DDIM stochasticity (0 = deterministic).
     public var eta: Float = 0
     /// Rows per network call (bounds memory; results do not depend on it).
     public var batchSize = 16
 
-    public init(sampler: Sampler = .ddim, steps: Int = 50, guidance: Float = 3, eta: Float = 0, batchSize: Int = 16) {
+    public init(sampler: Sampler = .ddim, steps: Int = 50, guidance: Float = 3, guidanceRescale: Float? = nil, eta: Float = 0,
+                batchSize: Int = 16) {
         self.sampler = sampler
         self.steps = steps
         self.guidance = guidance
+        self.guidanceRescale = guidanceRescale
         self.eta = eta
         self.batchSize = batchSize
     }
@@ -36,7 +41,7 @@ extension TextToImageModel {
                          extraTokens: ((_ rows: Range<Int>) throws -> Tensor?)? = nil,
                          progress: ((_ imagesDone: Int, _ total: Int) -> Void)? = nil) throws -> [RGBImage] {
         precondition(prompts.count == generators.count, "generate: one generator per prompt")
-        let guidance = try ClassifierFreeGuidance(scale: options.guidance)
+        let guidance = try ClassifierFreeGuidance(scale: options.guidance, rescale: options.guidanceRescale ?? 0)
         let r = resolution
         var images: [RGBImage] = []
         images.reserveCapacity(prompts.count)

@@ -47,7 +47,7 @@ public struct EvaluationReport: Codable, Sendable {
         | scorer | \(scorer) |
         | score unit | \(unit) |
         | prompts × seeds | \(prompts) × \(settings.seeds) (same initial noise for both models) |
-        | sampler | \(settings.generation.sampler.rawValue), \(settings.generation.steps) steps, guidance \(settings.generation.guidance) |
+        | sampler | \(settings.generation.sampler.rawValue), \(settings.generation.steps) steps, guidance \(settings.generation.guidance)\(settings.generation.guidanceRescale.map { " (rescale \($0))" } ?? "") |
         | **win rate of \(nameA)** | **\(String(format: "%.1f%%", 100 * winRate.rate))**, 95% CI [\(String(format: "%.1f", 100 * winRate.lower)), \(String(format: "%.1f", 100 * winRate.upper))] (bootstrap over prompts, \(winRate.bootstrapRounds) rounds) |
         | wins / losses / ties | \(winRate.wins) / \(winRate.losses) / \(winRate.ties) |
         | median score | \(nameA) \(String(format: "%.3f", medianScoreA)), \(nameB) \(String(format: "%.3f", medianScoreB)) |
