@@ -20,7 +20,7 @@ struct EvalCommand: ParsableCommand {
         Scorers (exactly one): --scorer DIR, a learned preference scorer folder written by `t2ialign scorer \
         train` (its agreement with held-out labels, from DIR/agreement.json, goes into the report), or \
         --oracle, the Shapes world's ground-truth reward r_u measured from pixels, for the population user 0 \
-        unless --user names another from --data's users.json. Shapes correctness rates are oracle pixel \
+        unless --user names another from --user-data's users.json. Shapes correctness rates are oracle pixel \
         measurements and are reported with either scorer.
 
         Users: --user ID makes the oracle score with that user's reward (--user-mix with the mixed weights) and \
@@ -44,9 +44,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seeds per prompt.") var seeds = 4
     @Option(help: "Sampler steps.") var steps = 50
     @Option(help: "Classifier-free guidance scale.") var guidance: Float = 3
-    @Option(name: .customLong("guidance-rescale"),
-            help: "Guidance rescale φ from 0 (off) to 1: keeps each guided output's std at the conditional one's (Lin et al.; diffusers' guidance_rescale, 0.7 suggested), against over-saturated colours.")
-    var guidanceRescale: Float = 0
+    @OptionGroup var guidanceRescale: GuidanceRescaleOption
     @Option(help: "ddim or ddpm.") var sampler = "ddim"
     @Option(help: "First seed.") var seed: UInt64 = 0
     @Option(help: "Output directory.") var out = "runs/eval"
@@ -66,7 +64,6 @@ struct EvalCommand: ParsableCommand {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
-        guard guidanceRescale >= 0 && guidanceRescale <= 1 else { throw ValidationError("--guidance-rescale must be from 0 (off) to 1") }
         if let limit { guard limit >= 1 else { throw ValidationError("--limit must be at least 1") } }
         if scorer != nil, let mix = users.userMix {
             throw ValidationError("--user-mix \(mix) picks the oracle's users, but the learned scorer (--scorer) is not personalized; "
@@ -105,7 +102,7 @@ struct EvalCommand: ParsableCommand {
             settings.baseSeed = seed
             settings.generation = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                                     steps: steps, guidance: guidance,
-                                                    guidanceRescale: guidanceRescale > 0 ? guidanceRescale : nil)
+                                                    guidanceRescale: guidanceRescale.value)
             try EvaluationRun.run(.init(model: model, baseline: baseline, scorer: imageScorer, prompts: list, settings: settings,
                                         out: out, sampleCache: noSampleCache ? nil : sampleCache,
                                         conditioningA: conditioningA, conditioningB: conditioningB))

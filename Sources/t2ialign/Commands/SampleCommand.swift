@@ -33,9 +33,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of the initial noise.") var seed: UInt64 = 0
     @Option(help: "Sampler steps.") var steps = 50
     @Option(help: "Classifier-free guidance scale (1 = none).") var guidance: Float = 3
-    @Option(name: .customLong("guidance-rescale"),
-            help: "Guidance rescale φ from 0 (off) to 1: keeps each guided output's std at the conditional one's (Lin et al.; diffusers' guidance_rescale, 0.7 suggested), against over-saturated colours.")
-    var guidanceRescale: Float = 0
+    @OptionGroup var guidanceRescale: GuidanceRescaleOption
     @Option(help: "ddim or ddpm.") var sampler = "ddim"
     @Option(help: "A .png file (one image) or a directory.") var out = "samples"
     @Flag(name: .customLong("no-grid"), help: "Don't write grid.png.") var noGrid = false
@@ -46,7 +44,6 @@ struct SampleCommand: ParsableCommand {
         guard num >= 1 else { throw ValidationError("--num must be at least 1") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
-        guard guidanceRescale >= 0 && guidanceRescale <= 1 else { throw ValidationError("--guidance-rescale must be from 0 (off) to 1") }
     }
 
     func run() throws {
@@ -56,7 +53,7 @@ struct SampleCommand: ParsableCommand {
             let conditioning = try users.conditioning(modelFolder: self.model, required: true)
             let options = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                             steps: steps, guidance: guidance,
-                                                    guidanceRescale: guidanceRescale > 0 ? guidanceRescale : nil)
+                                                    guidanceRescale: guidanceRescale.value)
             var rowPrompts: [String] = [], generators: [RNG] = []
             for (p, text) in list.enumerated() {
                 for k in 0..<num {
