@@ -1,4 +1,5 @@
 import Autograd
+import Files
 
 /// A network part with named parameters. Names follow the reference state dicts (diffusers'
 /// `UNet2DConditionModel`, transformers' `CLIPTextModel`), e.g.
@@ -30,6 +31,23 @@ extension Module {
     public func parameters() -> [Tensor] { namedParameters().map(\.1) }
 
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }
+
+    /// FNV-1a 64 of every parameter's name, shape and values: equal exactly when the weights are, so
+    /// caches and resumable evaluations can tell a retrained folder from the one they started with.
+    public var weightsFingerprint: UInt64 {
+        var h = FNV1a64()
+        hashWeights(into: &h)
+        return h.value
+    }
+
+    /// Feeds every parameter's name, shape and values to `h` (the start of `weightsFingerprint`).
+    public func hashWeights(into h: inout FNV1a64) {
+        for (name, p) in namedParameters() {
+            h.add(Array(name.utf8))
+            h.add(p.shape)
+            h.add(p.toArray())
+        }
+    }
 
     public func zeroGrad() { for p in parameters() { p.grad = nil } }
 

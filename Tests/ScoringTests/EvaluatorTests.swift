@@ -84,6 +84,37 @@ final class EvaluatorTests: ScorerTempDirTestCase {
                        try String(contentsOfFile: path("full/comparisons.jsonl"), encoding: .utf8))
     }
 
+    /// Same names, same folder, other weights (a model retrained into its run folder, a scorer folder replaced):
+    /// the evaluation starts anew instead of resuming the stale comparisons.
+    func testChangedWeightsOrScorerDoNotResumeStaleComparisons() throws {
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2), retrained = try Self.tinyModel(seed: 3)
+        _ = try evaluate(a, b, dir: "run")
+        let stale = try String(contentsOfFile: path("run/comparisons.jsonl"), encoding: .utf8)
+        _ = try evaluate(retrained, b, dir: "run")
+        let fresh = try String(contentsOfFile: path("run/comparisons.jsonl"), encoding: .utf8)
+        XCTAssertNotEqual(fresh, stale, "model A's new weights were sampled and scored")
+        _ = try evaluate(retrained, b, dir: "reference")
+        XCTAssertEqual(fresh, try String(contentsOfFile: path("reference/comparisons.jsonl"), encoding: .utf8))
+
+        struct ScaledBrightness: ImageScorer {
+            var factor: Double
+            var name: String { "brightness" }   // the same name as BrightnessScorer, other scores
+            var unit: String { "mean pixel value" }
+            var fingerprint: String { "factor \(factor)" }
+            func scores(images: [RGBImage], prompts: [String]) throws -> [Double] {
+                try BrightnessScorer().scores(images: images, prompts: prompts).map { $0 * factor }
+            }
+        }
+        func scored(_ factor: Double) throws -> String {
+            _ = try Evaluator(modelA: a, nameA: "a", modelB: b, nameB: "b", scorer: ScaledBrightness(factor: factor),
+                              prompts: prompts, settings: settings, directory: path("scorer")).run()
+            return try String(contentsOfFile: path("scorer/comparisons.jsonl"), encoding: .utf8)
+        }
+        let once = try scored(1), twice = try scored(2)
+        XCTAssertNotEqual(once, twice, "a replaced scorer rescores every comparison")
+        XCTAssertTrue(twice.contains("\"scoreA\":") && !twice.isEmpty)
+    }
+
     func testSampleCacheGivesTheSameComparisonsAndIsReused() throws {
         let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
         _ = try evaluate(a, b, dir: "plain")

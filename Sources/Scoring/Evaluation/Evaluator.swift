@@ -62,13 +62,19 @@ public final class Evaluator {
     var recordsPath: String { directory.appendingPathComponent("comparisons.jsonl").path }
     var settingsPath: String { directory.appendingPathComponent("settings.json").path }
 
-    /// What identifies an evaluation: resuming is only allowed into the same one.
+    /// What identifies an evaluation: resuming is only allowed into the same one. The weight fingerprints
+    /// make a retrained model or a replaced scorer folder a new evaluation (optional, so settings.json files
+    /// written before them still decode — and then no longer match, which re-runs rather than reuses).
     struct Identity: Codable, Equatable {
         var nameA: String, nameB: String, scorer: String, prompts: [String], settings: Settings
+        var weightsA: String?, weightsB: String?, scorerFingerprint: String?
     }
 
     public func run(progress: ((_ promptsDone: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationReport {
-        let identity = Identity(nameA: nameA, nameB: nameB, scorer: scorer.name, prompts: prompts, settings: settings)
+        let identity = Identity(nameA: nameA, nameB: nameB, scorer: scorer.name, prompts: prompts, settings: settings,
+                                weightsA: String(format: "%016llx", modelA.weightsFingerprint),
+                                weightsB: String(format: "%016llx", modelB.weightsFingerprint),
+                                scorerFingerprint: scorer.fingerprint)
         var records: [Record] = []
         if FileManager.default.fileExists(atPath: settingsPath),
            let data = FileManager.default.contents(atPath: settingsPath),

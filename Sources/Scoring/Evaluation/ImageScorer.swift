@@ -9,9 +9,13 @@ public protocol ImageScorer {
     /// The scorer's measured agreement with held-out labels, when known (a learned scorer folder's
     /// agreement.json); evaluation reports quote it. Nil for the oracle, which defines the rewards.
     var heldOutAgreement: AgreementReport? { get }
+    /// What the scores depend on beyond `name` (a learned scorer's weights, the oracle's user weights), so a
+    /// resumed evaluation never mixes scores from a scorer folder that was replaced in between.
+    var fingerprint: String { get }
     func scores(images: [RGBImage], prompts: [String]) throws -> [Double]
 }
 
 extension ImageScorer {
     public var heldOutAgreement: AgreementReport? { nil }
+    public var fingerprint: String { name }
 }

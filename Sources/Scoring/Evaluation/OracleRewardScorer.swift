@@ -14,6 +14,7 @@ public struct OracleRewardScorer: ImageScorer {
     }
 
     public var name: String { "oracle reward (\(userDescription))" }
+    public var fingerprint: String { "\(name) \(weights)" }
     public var unit: String { "r_u of shapes-world.md §5 (correctness points 0–7, minus clutter/noise penalties, plus w_u·features)" }
 
     public func scores(images: [RGBImage], prompts: [String]) throws -> [Double] {

@@ -18,11 +18,7 @@ public struct SampleCache {
         var options = options
         options.batchSize = 0  // rows do not depend on the batch they share
         var h = FNV1a64()
-        for (name, p) in model.namedParameters() {
-            h.add(Array(name.utf8))
-            h.add(p.shape)
-            h.add(p.toArray())
-        }
+        model.hashWeights(into: &h)
         h.add(model.schedule.alphasCumprodFloat)
         h.add(Array(model.schedule.predictionType.name.utf8))
         h.add(Array(try JSONFormat.pretty.encode(options)))

@@ -30,6 +30,7 @@ public final class LearnedScorer: ImageScorer {
     }
 
     public var name: String { "learned preference scorer (\(directory))" }
+    public var fingerprint: String { String(format: "weights %016llx", scorer.weightsFingerprint) }
     public var unit: String {
         "scale × cosine (PickScore convention: learned scale \(String(format: "%.1f", Double(scorer.scale().item()))) × cos(image, prompt), within ±\(Int(scorer.config.maxLogitScale)))"
     }
