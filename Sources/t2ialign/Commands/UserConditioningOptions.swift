@@ -60,14 +60,14 @@ struct UserConditioningOptions: ParsableArguments {
     /// The oracle's preference weights for the chosen user or mixture (from --user-data's users.json);
     /// nil for the population user (no user, or --user-examples, whose user the oracle cannot know).
     func oracleWeights() throws -> (weights: PreferenceWeights, description: String)? {
-        let path = URL(fileURLWithPath: userData).appendingPathComponent(UsersFile.fileName).path
         switch try source {
         case .none, .examples: return nil
         case .user(let id):
             guard id != SimulatedUser.populationID else { return nil }
-            let u = try UsersFile.user(id, in: UsersFile.read(path))
-            return (u.weights, "user \(id)" + (u.archetype.map { " (\($0.rawValue))" } ?? ""))
+            let oracle = try OracleUser.scorer(user: id, data: userData)
+            return (oracle.weights, oracle.userDescription)
         case .mix(let mix):
+            let path = URL(fileURLWithPath: userData).appendingPathComponent(UsersFile.fileName).path
             return (try mix.mixedWeights(from: UsersFile.read(path)), "user mix \(mix.description)")
         }
     }
