@@ -4,6 +4,7 @@
 usage (from the repository root):
   python Scripts/probe_user_map.py [--features ideal|scorer] [--select random|informative] [--shots K]
                                    [--scorer DIR] [--data DIR]
+  python Scripts/probe_user_map.py --feature-r2     # ridge R² of the taste features from the scorer's features
 Needs: pip install torch transformers safetensors pillow numpy
 
 The user model (docs/PERSONALIZATION.md §5) is a hierarchical Bradley–Terry model
@@ -107,6 +108,35 @@ def map_estimate(ds, phi, y, alpha, mu, precision):
     return w
 
 
+def feature_r2(data, scorer, n=4000):
+    """Ridge R² of each taste feature from the scorer's pooled features and 1×1 / 2×2-pooled stage maps."""
+    vision = scorer[0]
+    paths = [json.loads(line)["jpg_0"] for line in open(f"{data}/train.jsonl")][:n]
+    x = torch.tensor(np.array([np.asarray(Image.open(f"{data}/{p}").convert("RGB")) for p in paths]),
+                     dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
+    maps = {}
+    with torch.no_grad():  # ImageEncoder.forward, keeping every stage's map
+        s = x.shape[2]
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
+        h = vision.conv(torch.cat([x, torch.stack([xx, yy]).expand(len(x), 2, s, s)], 1))
+        maps["stem"] = F.silu(h)
+        h = F.silu(vision.norm(h))
+        for i, stage in enumerate(vision.stages):
+            h = F.silu(stage["downsample_norm"](stage["downsample"](h)))
+            h = h + F.silu(stage["norm"](stage["conv"](h)))
+            maps[f"stage {i}"] = h
+        pooled = {"pooled (what the scorer scores)": vision(x)}
+    pooled.update({f"{k}, {g}x{g} pool": F.adaptive_avg_pool2d(m, g).flatten(1) for k, m in maps.items() for g in (1, 2)})
+    f = np.array([taste_features(f"{data}/{p}") for p in paths])
+    train, test = slice(0, 3 * n // 4), slice(3 * n // 4, n)
+    print(f"ridge R² on {n - 3 * n // 4} held-out images   vivid  light  gradient  scale")
+    for name, h in pooled.items():
+        h = np.c_[h.numpy().astype(np.float64), np.ones(n)]
+        coef = np.linalg.solve(h[train].T @ h[train] + 0.1 * np.eye(h.shape[1]), h[train].T @ f[train])
+        r2 = 1 - ((h[test] @ coef - f[test]) ** 2).mean(0) / f[test].var(0)
+        print(f"  {name:32s} " + "  ".join(f"{v:5.3f}" for v in r2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--features", choices=("ideal", "scorer"), default="ideal")
@@ -114,8 +144,12 @@ def main():
     parser.add_argument("--shots", type=int, default=4)
     parser.add_argument("--scorer", default="Models/shapes-scorer")
     parser.add_argument("--data", default="cache/shapes")
+    parser.add_argument("--feature-r2", action="store_true",
+                        help="only measure how linearly the scorer's features carry the four taste features")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.feature_r2:
+        return feature_r2(args.data, load_scorer(args.scorer))
     users = {u["user_id"]: u for u in json.load(open(f"{args.data}/users.json"))["users"]}
     scorer = load_scorer(args.scorer)
     d = {}
