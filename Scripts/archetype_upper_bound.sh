@@ -32,6 +32,10 @@ rows="| archetype | held-out user | archetype DPO vs population DPO | archetype 
 |---|---|---|---|---|"
 for archetype in $ARCHETYPES; do
     model="$OUT/dpo-${archetype%%-*}"
+    if [ -z "$(users_of "$archetype" False)" ] || [ -z "$(users_of "$archetype" True)" ]; then
+        echo "error: $DATA/users.json has no training or no held-out users of archetype '$archetype' (ARCHETYPES takes vivid-lover, dark-minimalist, gradient-fan, big-and-bright)" >&2
+        exit 1
+    fi
     if [ ! -f "$model/model/config.json" ]; then
         "$BIN" train --objective dpo --init "$BASE" --data "$DATA" --users "$(users_of "$archetype" False)" \
             --steps "$STEPS" --seed 0 --out "$model" --eval-prompts 0

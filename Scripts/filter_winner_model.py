@@ -14,7 +14,12 @@ import sys
 
 
 def main(src, dst, model="render-good", user="0"):
-    os.makedirs(dst, exist_ok=False)
+    for needed in ("train.jsonl", "dataset.json"):
+        if not os.path.isfile(os.path.join(src, needed)):
+            sys.exit(f"error: {src} has no {needed}; SRC must be a dataset folder (e.g. cache/shapes, made by `t2ialign data synth`)")
+    if os.path.exists(dst):
+        sys.exit(f"error: {dst} already exists; choose a new folder for DST (or remove it first)")
+    os.makedirs(dst)
     for name in os.listdir(src):
         if name not in ("train.jsonl", "dataset.json"):
             os.symlink(os.path.relpath(os.path.join(src, name), dst), os.path.join(dst, name))

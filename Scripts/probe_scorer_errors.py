@@ -20,11 +20,9 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe_user_scorer_features import load_scorer, models  # noqa: E402
+from probe_user_scorer_features import load_scorer, score_pairs  # noqa: E402
 
 ATTRIBUTES = ("shape", "colour", "background", "size", "position")
 
@@ -42,21 +40,9 @@ def oracle(data, row):
 
 def main(scorer_dir="Models/shapes-scorer", data="cache/shapes"):
     torch.set_num_threads(1)
-    vision, text, vproj, tproj, scale = load_scorer(scorer_dir)
     rows = [r for r in map(json.loads, open(f"{data}/validation.jsonl")) if r["user_id"] == 0 and r["label_0"] != 0.5]
     orc = [oracle(data, r) for r in rows]
-    ds = []
-    with torch.no_grad():
-        for s in range(0, len(rows), 256):
-            b = rows[s:s + 256]
-            t = F.normalize(text(models.tokenize([r["caption"] for r in b])).pooler_output @ tproj.T, dim=1)
-            sc = []
-            for k in ("jpg_0", "jpg_1"):
-                x = torch.tensor(np.array([np.asarray(Image.open(f"{data}/{r[k]}").convert("RGB")) for r in b]),
-                                 dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
-                sc.append(scale * (F.normalize(vision(x) @ vproj.T, dim=1) * t).sum(1))
-            ds.append((sc[0] - sc[1]).numpy())
-    ds = np.concatenate(ds)
+    ds = score_pairs(rows, data, load_scorer(scorer_dir))[0].numpy()
     y = np.array([r["label_0"] == 1 for r in rows])
     dr = np.array([a["reward"] - b["reward"] for a, b in orc])
     print(f"{len(y)} non-tie pairs: scorer agrees with {np.mean((ds > 0) == y):.1%} of labels, oracle {np.mean((dr > 0) == y):.1%}")

@@ -34,35 +34,20 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from probe_archetype_identifiability import taste_features  # noqa: E402
-from probe_user_scorer_features import load_scorer, models  # noqa: E402
+from probe_user_scorer_features import load_images, load_scorer, score_pairs  # noqa: E402
 
 SPLITS = ("train", "heldout_train", "heldout_validation")
 
 
 def featurize(rows, data, scorer):
     """Δs, Δh (scorer pooled features), Δf (ideal taste features) and y of each pair."""
-    vision, text, vproj, tproj, scale = scorer
-    out = collections.defaultdict(list)
-    with torch.no_grad():
-        for start in range(0, len(rows), 512):
-            batch = rows[start:start + 512]
-            t = F.normalize(text(models.tokenize([r["caption"] for r in batch])).pooler_output @ tproj.T, dim=1)
-            s, h = [], []
-            for key in ("jpg_0", "jpg_1"):
-                x = torch.tensor(np.array([np.asarray(Image.open(f"{data}/{r[key]}").convert("RGB")) for r in batch]),
-                                 dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
-                hidden = vision(x)
-                h.append(hidden)
-                s.append(scale * (F.normalize(hidden @ vproj.T, dim=1) * t).sum(1))
-            out["ds"].append((s[0] - s[1]).double())
-            out["dh"].append((h[0] - h[1]).double())
+    ds, dh = score_pairs(rows, data, scorer)
     f = np.array([taste_features(f"{data}/{r['jpg_0']}") - taste_features(f"{data}/{r['jpg_1']}") for r in rows])
     y = np.array([0.5 if r["label_0"] == 0.5 else float(r["label_0"] == 1) for r in rows])
-    return {"ds": torch.cat(out["ds"]), "dh": torch.cat(out["dh"]), "df": torch.tensor(f), "y": torch.tensor(y),
+    return {"ds": ds.double(), "dh": dh.double(), "df": torch.tensor(f), "y": torch.tensor(y),
             "user": np.array([r["user_id"] for r in rows])}
 
 
@@ -112,20 +97,9 @@ def feature_r2(data, scorer, n=4000):
     """Ridge R² of each taste feature from the scorer's pooled features and 1×1 / 2×2-pooled stage maps."""
     vision = scorer[0]
     paths = [json.loads(line)["jpg_0"] for line in open(f"{data}/train.jsonl")][:n]
-    x = torch.tensor(np.array([np.asarray(Image.open(f"{data}/{p}").convert("RGB")) for p in paths]),
-                     dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
     maps = {}
-    with torch.no_grad():  # ImageEncoder.forward, keeping every stage's map
-        s = x.shape[2]
-        yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
-        h = vision.conv(torch.cat([x, torch.stack([xx, yy]).expand(len(x), 2, s, s)], 1))
-        maps["stem"] = F.silu(h)
-        h = F.silu(vision.norm(h))
-        for i, stage in enumerate(vision.stages):
-            h = F.silu(stage["downsample_norm"](stage["downsample"](h)))
-            h = h + F.silu(stage["norm"](stage["conv"](h)))
-            maps[f"stage {i}"] = h
-        pooled = {"pooled (what the scorer scores)": vision(x)}
+    with torch.no_grad():
+        pooled = {"pooled (what the scorer scores)": vision(load_images(data, paths), maps)}
     pooled.update({f"{k}, {g}x{g} pool": F.adaptive_avg_pool2d(m, g).flatten(1) for k, m in maps.items() for g in (1, 2)})
     f = np.array([taste_features(f"{data}/{p}") for p in paths])
     train, test = slice(0, 3 * n // 4), slice(3 * n // 4, n)

@@ -57,20 +57,50 @@ class ImageEncoder(nn.Module):
             c = out
         self.post = nn.LayerNorm(c + (stem if self.stem_pooling else 0), eps=cfg["layer_norm_eps"])
 
-    def forward(self, x):
+    def forward(self, x, maps=None):
+        """Pooled features; `maps`, a dict, also receives the stem's (post-SiLU) and every stage's feature map."""
         n, _, s, _ = x.shape
         if self.coords:
             yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
             x = torch.cat([x, torch.stack([xx, yy]).expand(n, 2, s, s)], 1)
         stem = self.conv(x)
+        if maps is not None:
+            maps["stem"] = F.silu(stem)
         h = F.silu(self.norm(stem))
-        for st in self.stages:
+        for i, st in enumerate(self.stages):
             h = F.silu(st["downsample_norm"](st["downsample"](h)))
             h = h + F.silu(st["norm"](st["conv"](h)))
+            if maps is not None:
+                maps[f"stage {i}"] = h
         pooled = h.mean(dim=(2, 3))
         if self.stem_pooling:
             pooled = torch.cat([pooled, F.silu(stem).mean(dim=(2, 3))], 1)
         return self.post(pooled)
+
+
+def load_images(data, paths):
+    """[N, 3, S, S] float32 in [−1, 1], as the Swift scorer reads PNGs."""
+    return torch.tensor(np.array([np.asarray(Image.open(f"{data}/{p}").convert("RGB")) for p in paths]),
+                        dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
+
+
+def score_pairs(rows, data, scorer, batch=512):
+    """(Δs, Δh) of dataset rows: the score difference s(image 0, caption) − s(image 1, caption) and the
+    difference of the two images' pooled features, in row order."""
+    vision, text, vproj, tproj, scale = scorer
+    ds, dh = [], []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch):
+            rs = rows[start:start + batch]
+            t = F.normalize(text(models.tokenize([r["caption"] for r in rs])).pooler_output @ tproj.T, dim=1)
+            s, h = [], []
+            for key in ("jpg_0", "jpg_1"):
+                hidden = vision(load_images(data, [r[key] for r in rs]))
+                h.append(hidden)
+                s.append(scale * (F.normalize(hidden @ vproj.T, dim=1) * t).sum(1))
+            ds.append(s[0] - s[1])
+            dh.append(h[0] - h[1])
+    return torch.cat(ds), torch.cat(dh)
 
 
 def load_scorer(folder):
@@ -115,9 +145,7 @@ def main(scorer, episodes, data):
     with torch.no_grad():
         feats, embeds = [], []
         for start in range(0, len(paths), 256):
-            x = torch.tensor(np.array([np.asarray(Image.open(f"{data}/{p}").convert("RGB")) for p in paths[start:start + 256]]),
-                             dtype=torch.float32).permute(0, 3, 1, 2) / 127.5 - 1
-            h = vision(x)
+            h = vision(load_images(data, paths[start:start + 256]))
             feats.append(h)
             embeds.append(F.normalize(h @ vproj.T, dim=1))
         h_all, e_all = torch.cat(feats), torch.cat(embeds)
