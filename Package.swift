@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // t2ialign — aligning text-to-image diffusion models with human preferences, on a CPU.
 // Layers (an arrow means "imports"):
-//   t2ialign (CLI) → Scoring, Preference → Diffusion → NN → Autograd → Kernels → OpenBLAS
+//   t2ialign (CLI) → Preference → Scoring → Diffusion → NN → Autograd → Kernels → OpenBLAS
 //                    Datasets, ShapesWorld → ImageIO → libpng / libjpeg
 import PackageDescription
 
@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["ImageIO", "Kernels", "Files"], swiftSettings: numeric),
         .target(name: "ShapesWorld", dependencies: ["Datasets", "ImageIO", "Kernels", "Files"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["NN", "Autograd", "Kernels", "ImageIO", "Datasets", "Files"], swiftSettings: numeric),
-        .target(name: "Preference", dependencies: ["Diffusion", "NN", "Autograd", "Datasets", "ShapesWorld", "ImageIO", "Files"],
+        // Personalization's user model builds on the frozen preference scorer (its shared, prompt-aware part).
+        .target(name: "Preference", dependencies: ["Diffusion", "Scoring", "NN", "Autograd", "Datasets", "ShapesWorld", "ImageIO", "Files"],
                 swiftSettings: numeric),
         .target(name: "Scoring", dependencies: ["NN", "Autograd", "Diffusion", "Datasets", "ShapesWorld", "ImageIO", "Files", "Kernels"],
                 swiftSettings: numeric),
@@ -59,10 +60,10 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO"], exclude: ["Fixtures"]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
-        .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Diffusion", "Datasets", "NN", "Autograd", "Kernels", "Files", "ImageIO"]),
+        .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Scoring", "Diffusion", "Datasets", "NN", "Autograd", "Kernels", "Files", "ImageIO"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Datasets", "ShapesWorld", "Diffusion", "NN", "Autograd",
                                                         "Kernels", "ImageIO", "Files"]),
-        .testTarget(name: "CLITests", dependencies: ["t2ialign", "Diffusion", "Preference", "Datasets", "ImageIO", "NN", "Autograd", "Kernels"]),
+        .testTarget(name: "CLITests", dependencies: ["t2ialign", "Diffusion", "Preference", "Scoring", "Datasets", "ImageIO", "NN", "Autograd", "Kernels"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
     ]
 )

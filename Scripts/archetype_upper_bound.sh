@@ -16,11 +16,9 @@ DPO=${DPO:-Models/shapes-dpo}
 DATA=${DATA:-cache/shapes}
 OUT=${OUT:-runs/arch}
 STEPS=${STEPS:-1000}
-PROMPTS=${PROMPTS:-runs/closing-eval-prompts.txt}   # train's closing-evaluation prompts (100 evenly spread test prompts)
 ARCHETYPES=${ARCHETYPES:-vivid-lover dark-minimalist gradient-fan big-and-bright}
 
 [ -x "$BIN" ] || swift build -c release --product t2ialign
-[ -f "$PROMPTS" ] || { echo "error: $PROMPTS missing; write it with any 'train' run (its closing evaluation) or set PROMPTS=FILE" >&2; exit 1; }
 users_of() {  # archetype, held_out (True/False) -> comma-separated user ids
     python3 -c 'import json, sys
 users = json.load(open(sys.argv[1] + "/users.json"))["users"]
@@ -46,12 +44,12 @@ for archetype in $ARCHETYPES; do
             IFS=: read -r a b name <<<"$pair"
             out="$OUT/eval-${archetype%%-*}-$name-u$user"
             [ -f "$out/report.json" ] || "$BIN" eval --model "$a" --baseline "$b" --oracle --user "$user" --user-data "$DATA" \
-                --prompts "$PROMPTS" --seeds 1 --steps 25 --out "$out" >/dev/null
+                --spread 100 --seeds 1 --steps 25 --out "$out" >/dev/null
             cells="$cells | $(win_rate "$out/report.json")"
         done
         rows="$rows
 | $archetype | $user$cells |"
     done
 done
-printf '%s\n\n%s steps of DPO per archetype model (defaults, seed 0, from %s); evaluation: %s, 1 seed, DDIM 25, guidance 3, oracle reward of the held-out user.\n' \
-    "$rows" "$STEPS" "$BASE" "$PROMPTS" | tee "$OUT/table.md"
+printf '%s\n\n%s steps of DPO per archetype model (defaults, seed 0, from %s); evaluation: 100 evenly spread test prompts (as in train'"'"'s closing evaluation), 1 seed, DDIM 25, guidance 3, oracle reward of the held-out user.\n' \
+    "$rows" "$STEPS" "$BASE" | tee "$OUT/table.md"

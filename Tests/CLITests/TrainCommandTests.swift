@@ -25,4 +25,34 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(message.contains("--eval-prompts must be 0"), message)
         XCTAssertFalse(dataMade)
     }
+
+    func testUnknownUserSupportIsRejectedBeforeAnyWork() throws {
+        let (message, dataMade) = try failure(["--personalized", "--user-support", "best"])
+        XCTAssertTrue(message.contains("--user-support must be one of informative, random"), message)
+        XCTAssertFalse(dataMade)
+        let (plain, _) = try failure(["--user-support", "random"])
+        XCTAssertTrue(plain.contains("need --personalized"), plain)
+    }
+}
+
+/// `t2ialign user-encoder train` and `eval --spread`: bad flags name themselves.
+final class UserEncoderCommandTests: XCTestCase {
+    func testTooFewTrainingUsersAndMissingScorerAreClearErrors() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("t2ialign-ue-\(UUID().uuidString)").path
+        var message = ""
+        XCTAssertThrowsError(try UserEncoderTrainCommand.parse(["--users", "3", "--out", out]).run()) { message = "\($0)" }
+        XCTAssertTrue(message.contains("--users") && message.contains("at least 2"), message)
+        XCTAssertThrowsError(try UserEncoderTrainCommand.parse(["--users", "3,4", "--scorer", out + "-none", "--data", "Samples/shapes-mini",
+                                                                "--out", out]).run()) { message = "\($0)" }
+        XCTAssertTrue(message.contains("--scorer") && message.contains(out + "-none"), message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written for a rejected flag")
+    }
+
+    func testSpreadAndLimitAreExclusive() throws {
+        XCTAssertThrowsError(try EvalCommand.parse(["--model", "a", "--baseline", "b", "--oracle", "--limit", "3", "--spread", "2"])) { error in
+            XCTAssertTrue(EvalCommand.message(for: error).contains("at most one of --limit and --spread"), EvalCommand.message(for: error))
+        }
+        XCTAssertEqual(PromptFile.evenlySpread(["a", "b", "c", "d", "e", "f"], count: 3), ["a", "c", "e"])
+        XCTAssertEqual(PromptFile.evenlySpread(["a", "b"], count: 5), ["a", "b"])
+    }
 }

@@ -4,6 +4,7 @@ import Foundation
 import ImageIO
 import Kernels
 import Preference
+import Scoring
 @testable import t2ialign
 import XCTest
 
@@ -31,13 +32,19 @@ final class UserOptionsCommandTests: XCTestCase {
             c.sampleSize = Self.resolution
             c.blockOutChannels = [4, 8]
             c.hiddenDim = 16
-            c.embeddingDim = 6
+            c.embeddingDim = 3
             c.shots = 2
-            let encoder = try UserEncoder(config: c, rng: &rng)
+            var sc = PreferenceScorerConfig(text: TextEncoderConfig(hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1,
+                                                                    numAttentionHeads: 2))
+            sc.projectionDim = 8
+            sc.vision.imageSize = Self.resolution
+            sc.vision.stemChannels = 4
+            sc.vision.stageChannels = [8, 8]
+            sc.vision.normGroups = 4
+            let encoder = try UserEncoder(config: c, scorer: PreferenceScorer(config: sc, rng: &rng), rng: &rng)
             // Large weights so different users give visibly different tokens in a 2-step sample.
-            let projection = try UserProjection(config: UserProjectionConfig(embeddingDim: 6, numTokens: 2, crossAttentionDim: 16, shots: 2),
-                                                rng: &rng)
-            for i in 0..<projection.weight.count { projection.weight.data[i] *= 50 }
+            let projection = try UserProjection(config: UserProjectionConfig(embeddingDim: 3, numTokens: 2, crossAttentionDim: 16, shots: 2))
+            for i in 0..<projection.weight.count { projection.weight.data[i] = 15 * rng.nextNormal() }
             try PersonalizedModelParts(encoder: encoder, projection: projection).save(to: dir)
         }
         return dir
@@ -83,6 +90,24 @@ final class UserOptionsCommandTests: XCTestCase {
         XCTAssertEqual(try sample(model, ["--user", "7", "--user-data", data]).pixels, seven.pixels, "same user, same seed, same image")
         XCTAssertNotEqual(seven.pixels, eight.pixels, "users who disagree get different images")
         XCTAssertNotEqual(seven.pixels, none.pixels, "a user is not the same as no user")
+    }
+
+    func testUserGridHasOneRowPerUserOverTheSamePrompts() throws {
+        let model = try modelFolder(personalized: true), data = try usersDataset()
+        let out = temporary("grid")
+        try SampleCommand.parse(["--model", model, "--prompt", "a red circle", "--steps", "2", "--out", out,
+                                 "--grid-users", "7,8", "--user-data", data]).run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/user-grid.png"))
+        // Row by row: the same noise, so "no user" equals a plain no-user sample and user 7 equals --user 7.
+        let rows = try ["no-user", "user-7", "user-8"].map { try ImageFile.read(out + "/\($0)/0000.png").pixels }
+        XCTAssertEqual(rows[0], try sample(model, []).pixels)
+        XCTAssertEqual(rows[1], try sample(model, ["--user", "7", "--user-data", data]).pixels)
+        XCTAssertNotEqual(rows[1], rows[2])
+        for bad in [["--grid-users", "7,x"], ["--grid-users", "7", "--user", "8"]] {
+            XCTAssertThrowsError(try SampleCommand.parse(["--model", model, "--prompt", "x", "--out", out] + bad)) { error in
+                XCTAssertTrue(SampleCommand.message(for: error).contains("--grid-users"), SampleCommand.message(for: error))
+            }
+        }
     }
 
     func testSampleRefusesAUserForANonPersonalizedModel() throws {

@@ -8,10 +8,13 @@ import Preference
 import XCTest
 
 final class PersonalizationConditioningTests: XCTestCase {
+    /// A projection with random weights (a trained one's stand-in; a new one starts at zero).
     private func projection(tokens: Int = 3) throws -> UserProjection {
+        let p = try UserProjection(config: UserProjectionConfig(embeddingDim: 3, numTokens: tokens, crossAttentionDim: 16, shots: 2))
+        XCTAssertEqual(p.weight.toArray(), [Float](repeating: 0, count: p.weight.count), "zero-initialised: every user starts as no user")
         var rng = RNG(seed: 6)
-        return try UserProjection(config: UserProjectionConfig(embeddingDim: 6, numTokens: tokens, crossAttentionDim: 16, shots: 2),
-                                  rng: &rng)
+        for i in 0..<p.weight.count { p.weight.data[i] = rng.nextNormal() * 0.3 }
+        return p
     }
 
     private func parts() throws -> PersonalizedModelParts {
@@ -21,14 +24,14 @@ final class PersonalizationConditioningTests: XCTestCase {
     func testProjectionShapesAndDropoutZeroesTokens() throws {
         let p = try projection()
         var rng = RNG(seed: 1)
-        let u = Tensor.randn([2, 6], rng: &rng)
+        let u = Tensor.randn([2, 3], rng: &rng)
         let tokens = try p.tokens(u)
         XCTAssertEqual(tokens.shape, [2, 3, 16])
         let dropped = try p.tokens(u, dropped: [true, false])
         let per = 3 * 16
         XCTAssertEqual(Array(dropped.toArray()[0..<per]), [Float](repeating: 0, count: per), "a dropped user gives all-zero tokens")
         XCTAssertEqual(Array(dropped.toArray()[per...]), Array(tokens.toArray()[per...]), "other rows keep their tokens")
-        XCTAssertEqual(try p.tokens(Tensor(zeros: [1, 6])).toArray(), [Float](repeating: 0, count: per), "u = 0 means no user")
+        XCTAssertEqual(try p.tokens(Tensor(zeros: [1, 3])).toArray(), [Float](repeating: 0, count: per), "u = 0 means no user")
         // Gradients reach the projection through kept rows only.
         let loss = sum(try p.tokens(u, dropped: [true, false]))
         loss.backward()
@@ -39,7 +42,7 @@ final class PersonalizationConditioningTests: XCTestCase {
         XCTAssertFalse(UserProjection.dropMask(count: 50, probability: 1, rng: &r).contains(false))
         let mask = UserProjection.dropMask(count: 2000, probability: 0.1, rng: &r)
         XCTAssertEqual(Double(mask.filter { $0 }.count) / 2000, 0.1, accuracy: 0.03)
-        XCTAssertThrowsError(try p.tokens(Tensor(zeros: [1, 5]))) { XCTAssertTrue("\($0)".contains("[B, 6]"), "\($0)") }
+        XCTAssertThrowsError(try p.tokens(Tensor(zeros: [1, 5]))) { XCTAssertTrue("\($0)".contains("[B, 3]"), "\($0)") }
     }
 
     func testUserMixParsing() throws {
@@ -77,8 +80,11 @@ final class PersonalizationConditioningTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("has none of the splits nope"), "\(error)")
         }
         // The first split holding the user wins: user 1 is only in train.
+        // The whole pool of the user's pairs comes back (K are chosen from it), with prompts and targets.
         let e = try UserExamples.fromDataset(directory: data, splits: ["heldout_train", "train"], user: 1, shots: 3, resolution: r)
-        XCTAssertEqual(e.winners.shape, [3, 3, r, r])
+        XCTAssertEqual(e.winners.shape, [6, 3, r, r])
+        XCTAssertEqual(e.prompts.count, 6)
+        XCTAssertEqual(e.targets, [Double](repeating: 1, count: 6))
         XCTAssertTrue(e.source.contains("train.jsonl"), e.source)
     }
 
@@ -92,10 +98,16 @@ final class PersonalizationConditioningTests: XCTestCase {
         let file = data + "/user7.jsonl"
         try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let encoder = try PersonalizationWorld.encoder()
-        let fromFile = try UserConditioning.embedding(UserExamples.read(file: file, shots: 2, resolution: r), encoder: encoder)
-        let fromData = try UserConditioning.embedding(
-            UserExamples.fromDataset(directory: data, splits: ["heldout_train"], user: 7, shots: 2, resolution: r), encoder: encoder)
-        XCTAssertEqual(fromFile.toArray(), fromData.toArray())
+        // All four pairs from the file, or the four most informative (= all four) of the dataset user's pool.
+        let fromFile = try UserConditioning.embedding(UserExamples.read(file: file, shots: 4, resolution: r), encoder: encoder)
+        let pool = try UserExamples.fromDataset(directory: data, splits: ["heldout_train"], user: 7, shots: 4, resolution: r)
+        let fromData = try UserConditioning.embedding(pool, encoder: encoder, shots: 4)
+        for (a, b) in zip(fromFile.toArray(), fromData.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        // With K = 2 the dataset user's embedding is the MAP of the two most informative pairs of the pool.
+        let prior = try encoder.prior(), features = try pool.features(encoder: encoder)
+        let top2 = prior.informativeOrder(features).prefix(2).map { features[$0] }
+        XCTAssertEqual(try UserConditioning.embedding(pool, encoder: encoder, shots: 2).toArray(),
+                       prior.embedding(weights: prior.mapEstimate(top2)))
         XCTAssertThrowsError(try UserExamples.read(file: file, shots: 5, resolution: r)) { error in
             XCTAssertTrue("\(error)".contains("4 usable labelled pair(s)") && "\(error)".contains("K = 5"), "\(error)")
         }
@@ -114,7 +126,7 @@ final class PersonalizationConditioningTests: XCTestCase {
         let one = try UserConditioning.make(parts: p, source: .user(1), data: data)
         let two = try UserConditioning.make(parts: p, source: .user(2), data: data)
         let half = try UserConditioning.make(parts: p, source: .mix(UserMix(parsing: "1:1,2:1")), data: data)
-        for i in 0..<6 {
+        for i in 0..<3 {
             XCTAssertEqual(half.embedding.data[i], 0.5 * (one.embedding.data[i] + two.embedding.data[i]), accuracy: 1e-6)
         }
         let none = try UserConditioning.make(parts: p, source: .none, data: data)

@@ -66,19 +66,26 @@ final class PersonalizationTrainerTests: XCTestCase {
     func testPersonalizedResumeContinuesTheSameTrajectory() throws {
         let data = try PersonalizationWorld.dataset(["train": Self.users])
         let encoder = try PersonalizationWorld.encoderFolder()
-        let whole = PersonalizationWorld.temporaryDirectory("run"), split = PersonalizationWorld.temporaryDirectory("run")
-        let a = try run(config(steps: 4, personalized: encoder), data: data, dir: whole)
-        try run(config(steps: 2, personalized: encoder), data: data, dir: split)
-        let b = try run(config(steps: 4, personalized: encoder), data: data, dir: split)
-        XCTAssertEqual(try metrics(whole).map(\.loss), try metrics(split).map(\.loss))
-        XCTAssertEqual(try metrics(whole).map(\.policyWin), try metrics(split).map(\.policyWin))
-        XCTAssertEqual(a.userProjection?.weight.toArray(), b.userProjection?.weight.toArray())
-        let ua = a.model.unet.stateDict(), ub = b.model.unet.stateDict()
-        for (name, t) in ua { XCTAssertEqual(t.toArray(), ub[name]?.toArray(), name) }
-        // Resuming with other personalization settings is refused.
-        XCTAssertThrowsError(try run(config(steps: 6, personalized: encoder) { $0.personalization?.tokens = 3 }, data: data, dir: split)) {
-            XCTAssertTrue("\($0)".contains("different settings"), "\($0)")
+        // Informative support is a fixed choice per pair; random support draws from the checkpointed "users" stream.
+        var firstLosses: [UserSupportSelection: [Double]] = [:]
+        for support in UserSupportSelection.allCases {
+            let set = { (c: inout PreferenceTrainingConfig) -> Void in c.personalization?.support = support }
+            let whole = PersonalizationWorld.temporaryDirectory("run"), split = PersonalizationWorld.temporaryDirectory("run")
+            let a = try run(config(steps: 4, personalized: encoder, configure: set), data: data, dir: whole)
+            try run(config(steps: 2, personalized: encoder, configure: set), data: data, dir: split)
+            let b = try run(config(steps: 4, personalized: encoder, configure: set), data: data, dir: split)
+            XCTAssertEqual(try metrics(whole).map(\.loss), try metrics(split).map(\.loss), "\(support)")
+            XCTAssertEqual(try metrics(whole).map(\.policyWin), try metrics(split).map(\.policyWin), "\(support)")
+            XCTAssertEqual(a.userProjection?.weight.toArray(), b.userProjection?.weight.toArray(), "\(support)")
+            let ua = a.model.unet.stateDict(), ub = b.model.unet.stateDict()
+            for (name, t) in ua { XCTAssertEqual(t.toArray(), ub[name]?.toArray(), name) }
+            firstLosses[support] = try metrics(whole).map(\.loss)
+            // Resuming with other personalization settings is refused.
+            XCTAssertThrowsError(try run(config(steps: 6, personalized: encoder) { set(&$0); $0.personalization?.tokens = 3 }, data: data, dir: split)) {
+                XCTAssertTrue("\($0)".contains("different settings"), "\($0)")
+            }
         }
+        XCTAssertNotEqual(firstLosses[.informative], firstLosses[.random], "the two selections give different embeddings")
     }
 
     func testUserWithTooFewPairsIsRejected() throws {

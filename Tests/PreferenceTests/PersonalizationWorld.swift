@@ -3,9 +3,11 @@ import Foundation
 import ImageIO
 import Kernels
 import Preference
+import Scoring
+import Diffusion
 
 /// Tiny multi-user data for the personalization tests: 8×8 images, users who like bright images and
-/// users who like dark ones (so a few pairs of a user reveal their taste), and a small user encoder.
+/// users who like dark ones (so a few pairs of a user reveal their taste), and a small user model.
 enum PersonalizationWorld {
     static let resolution = TinyWorld.resolution
 
@@ -48,14 +50,35 @@ enum PersonalizationWorld {
         c.sampleSize = resolution
         c.blockOutChannels = [4, 8]
         c.hiddenDim = 16
-        c.embeddingDim = 6
+        c.embeddingDim = 3
         c.shots = shots
         return c
     }
 
+    /// An untrained scorer reading the world's images (the shared part of the user model; its scores are
+    /// noise here, so what the tests measure is the taste network's).
+    static func scorer(seed: UInt64 = 1) throws -> PreferenceScorer {
+        var c = PreferenceScorerConfig(text: TextEncoderConfig(hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1,
+                                                               numAttentionHeads: 2))
+        c.projectionDim = 8
+        c.vision.imageSize = resolution
+        c.vision.stemChannels = 4
+        c.vision.stageChannels = [8, 8]
+        c.vision.normGroups = 4
+        var rng = RNG(seed: seed)
+        return try PreferenceScorer(config: c, rng: &rng)
+    }
+
+    /// A scorer folder for `UserEncoderTrainingConfig.scorer`.
+    static func scorerFolder() throws -> String {
+        let dir = temporaryDirectory("scorer")
+        try scorer().save(to: dir, card: "test scorer\n")
+        return dir
+    }
+
     static func encoder(seed: UInt64 = 1, shots: Int = 2) throws -> UserEncoder {
         var rng = RNG(seed: seed)
-        return try UserEncoder(config: encoderConfig(shots: shots), rng: &rng)
+        return try UserEncoder(config: encoderConfig(shots: shots), scorer: scorer(), rng: &rng)
     }
 
     /// An (untrained) encoder saved as a folder, for personalized-DPO runs.

@@ -1,3 +1,4 @@
+import Autograd
 import Diffusion
 import Foundation
 import ImageIO
@@ -159,5 +160,33 @@ final class EvaluatorTests: ScorerTempDirTestCase {
         var batch = settings.generation
         batch.batchSize = 1
         XCTAssertEqual(d1, try SampleCache(root: path("c"), model: a, options: batch).directory.path, "batch size does not change images")
+    }
+
+    func testConditionedSamplesAreCachedUnderTheirTokens() throws {
+        // A personalized model's images depend on its (constant) user tokens: they join the fingerprint, a cache
+        // made for other tokens or none is never used for them, and a cached conditioned run equals a fresh one.
+        let a = try Self.tinyModel(seed: 1), b = try Self.tinyModel(seed: 2)
+        var rng = RNG(seed: 4)
+        let user = Tensor.randn([1, 2, 16], rng: &rng), other = Tensor.randn([1, 2, 16], rng: &rng)
+        func run(_ dir: String, cache: Bool) throws -> String {
+            let e = try Evaluator(modelA: a, nameA: "a", modelB: b, nameB: "b", scorer: BrightnessScorer(), prompts: prompts,
+                                  settings: settings, directory: path(dir))
+            e.extraTokensA = { rows in concat(Array(repeating: user, count: rows.count), axis: 0) }
+            if cache {
+                e.cacheA = try SampleCache(root: path("cache"), model: a, options: settings.generation, extraTokens: user)
+                e.cacheB = try SampleCache(root: path("cache"), model: b, options: settings.generation)
+            }
+            _ = try e.run()
+            return try String(contentsOfFile: path(dir + "/comparisons.jsonl"), encoding: .utf8)
+        }
+        let fresh = try run("fresh", cache: false)
+        XCTAssertEqual(try run("cached", cache: true), fresh)
+        XCTAssertEqual(try run("reused", cache: true), fresh, "read back from the cache")
+        let plain = try SampleCache(root: path("cache"), model: a, options: settings.generation)
+        let mine = try SampleCache(root: path("cache"), model: a, options: settings.generation, extraTokens: user)
+        XCTAssertNotEqual(plain.directory, mine.directory)
+        XCTAssertNotEqual(mine.directory, try SampleCache(root: path("cache"), model: a, options: settings.generation, extraTokens: other).directory)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mine.directory.path).filter { $0.hasSuffix(".png") }.count,
+                       prompts.count * settings.seeds)
     }
 }

@@ -1,3 +1,15 @@
+/// How a pair's K support pairs are chosen among the other pairs of its user.
+public enum UserSupportSelection: String, Codable, Sendable, CaseIterable {
+    /// The K with the largest label-free information about w (`UserPrior.informativeOrder`) — what a new
+    /// user labels at sampling time (`--user ID`), so training sees the embeddings deployment gives.
+    case informative
+    /// K drawn anew at every visit (more varied, noisier embeddings).
+    case random
+    /// Every other pair of the user: the training users' embeddings as exact as their data allows, so the
+    /// generator learns a clean map from u to taste; a new user's K-pair estimate is then a noisier point of it.
+    case all
+}
+
 /// The personalized-DPO knobs of `t2ialign train --personalized` (recorded in the run's config.json).
 public struct PersonalizationSettings: Codable, Sendable, Equatable {
     /// The trained user encoder folder (`t2ialign user-encoder train --out DIR`); frozen during DPO and
@@ -7,17 +19,20 @@ public struct PersonalizationSettings: Codable, Sendable, Equatable {
     public var tokens = 4
     /// K: pairs per user embedding (nil: the encoder's `shots`).
     public var shots: Int?
+    /// Which K other pairs of its user give a pair's embedding.
+    public var support = UserSupportSelection.informative
     /// p_udrop: probability that a pair's user embedding is zeroed (no user tokens' content).
     public var userDropout = 0.1
     /// Peak learning rate of the user projection, which starts from scratch while the U-Net is fine-tuned
     /// (it follows the same schedule as the U-Net's).
     public var projectionLearningRate = 1e-3
 
-    public init(userEncoder: String, tokens: Int = 4, shots: Int? = nil, userDropout: Double = 0.1,
-                projectionLearningRate: Double = 1e-3) {
+    public init(userEncoder: String, tokens: Int = 4, shots: Int? = nil, support: UserSupportSelection = .informative,
+                userDropout: Double = 0.1, projectionLearningRate: Double = 1e-3) {
         self.userEncoder = userEncoder
         self.tokens = tokens
         self.shots = shots
+        self.support = support
         self.userDropout = userDropout
         self.projectionLearningRate = projectionLearningRate
     }

@@ -3,7 +3,7 @@ import Diffusion
 import Foundation
 
 /// A chosen user (or mixture) turned into the `extraTokens` hook of `TextToImageModel.generate` and the
-/// `Evaluator`: u from K pairs through the model's frozen user encoder, then its user projection's M
+/// `Evaluator`: u from K pairs through the model's frozen user model, then its user projection's M
 /// tokens, appended after the text tokens of every conditional row.
 public struct UserConditioning {
     public let parts: PersonalizedModelParts
@@ -21,14 +21,19 @@ public struct UserConditioning {
         }
         self.parts = parts
         self.embedding = embedding
-        self.description = description
+        self.description = description + "; u = [" + embedding.toArray().map { String(format: "%.2f", $0) }.joined(separator: ", ") + "]"
         self.label = label
         tokens = try GradMode.withoutGrad { try parts.projection.tokens(embedding.reshaped([1, embedding.count])) }
     }
 
-    /// The embedding of one user from their example pairs.
-    public static func embedding(_ examples: UserExamples, encoder: UserEncoder) throws -> Tensor {
-        try GradMode.withoutGrad { try encoder.embedding(winners: examples.winners, losers: examples.losers) }
+    /// The embedding of one user: the MAP weights from their example pairs — the K most informative of
+    /// them when `shots` is given (a dataset user's pool), else all of them — whitened by the prior.
+    public static func embedding(_ examples: UserExamples, encoder: UserEncoder, shots: Int? = nil) throws -> Tensor {
+        let prior = try encoder.prior()
+        let features = try examples.features(encoder: encoder)
+        let chosen = shots.map { k in prior.informativeOrder(features).prefix(k).map { features[$0] } } ?? features
+        let u = prior.embedding(weights: prior.mapEstimate(chosen))
+        return Tensor(shape: [u.count], data: u)
     }
 
     /// Σ weight·u over users (weights summing to 1).
@@ -58,9 +63,9 @@ public struct UserConditioning {
 public enum UserSource: Equatable, Sendable {
     /// No user: u = 0, i.e. the all-zero tokens a dropped embedding gives in training.
     case none
-    /// The first K labelled pairs of a JSONL file in the dataset row format.
+    /// The first K labelled non-tie pairs of a JSONL file in the dataset row format.
     case examples(file: String)
-    /// K pairs of this user from a dataset's splits.
+    /// The K most informative pairs of this user in a dataset's splits (label-free choice, then their labels).
     case user(Int)
     /// A convex mixture of users' embeddings.
     case mix(UserMix)
@@ -75,7 +80,7 @@ extension UserConditioning {
         let s = parts.encoder.config.sampleSize
         func user(_ id: Int) throws -> Tensor {
             try embedding(UserExamples.fromDataset(directory: data, splits: splits, user: id, shots: k, resolution: s),
-                          encoder: parts.encoder)
+                          encoder: parts.encoder, shots: k)
         }
         switch source {
         case .none:

@@ -3,23 +3,35 @@ import Datasets
 import Foundation
 import ImageIO
 
-/// The K labelled pairs that stand for one user, as tensors the user encoder reads (winner first).
+/// The labelled pairs that stand for one user, as tensors the user model reads (winner first), with
+/// their prompts (the scorer's part of the user model is prompt-aware) and targets (1, or ½ for a tie).
 public struct UserExamples {
-    /// [K, 3, S, S] preferred and other images, in [−1, 1].
+    /// [N, 3, S, S] preferred and other images, in [−1, 1].
     public let winners: Tensor
     public let losers: Tensor
+    public let prompts: [String]
+    public let targets: [Double]
     /// Where the pairs came from (for messages and model cards).
     public let source: String
 
     public var count: Int { winners.shape[0] }
 
-    public init(winners: Tensor, losers: Tensor, source: String) throws {
-        guard winners.rank == 4, winners.shape == losers.shape, winners.shape[0] >= 1 else {
-            throw PersonalizationError.input("user examples: winners \(winners.shape) and losers \(losers.shape) must both be [K, 3, S, S] with K ≥ 1")
+    public init(winners: Tensor, losers: Tensor, prompts: [String], targets: [Double]? = nil, source: String) throws {
+        guard winners.rank == 4, winners.shape == losers.shape, winners.shape[0] >= 1, prompts.count == winners.shape[0] else {
+            throw PersonalizationError.input("user examples: winners \(winners.shape) and losers \(losers.shape) must both be [N, 3, S, S] with N ≥ 1, one prompt per pair (got \(prompts.count))")
         }
         self.winners = winners
         self.losers = losers
+        self.prompts = prompts
+        self.targets = targets ?? Array(repeating: 1, count: prompts.count)
         self.source = source
+    }
+
+    /// The user model's view of every pair.
+    public func features(encoder: UserEncoder) throws -> [UserPairFeature] {
+        let ds = try encoder.scoreDifferences(first: winners, second: losers, prompts: prompts)
+        let dpsi = try encoder.tasteDifferences(first: winners, second: losers)
+        return (0..<count).map { UserPairFeature(scoreDifference: ds[$0], tasteDifference: dpsi[$0], target: targets[$0]) }
     }
 
     /// The first `shots` judged, non-tie rows of a JSONL file in the Pick-a-Pic row format (image paths
@@ -32,7 +44,7 @@ public struct UserExamples {
         }
         let folder = (file as NSString).deletingLastPathComponent
         let transform = try ImageTransform(resolution: resolution)
-        var winners: [Float] = [], losers: [Float] = []
+        var winners: [Float] = [], losers: [Float] = [], prompts: [String] = []
         var used = 0, skipped = 0
         var lineNumber = 0
         for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
@@ -57,6 +69,7 @@ public struct UserExamples {
                 let pixels = transform.modelInput(image)
                 if into == 0 { winners += pixels } else { losers += pixels }
             }
+            prompts.append(pair.prompt)
             used += 1
         }
         guard used >= shots else {
@@ -64,11 +77,13 @@ public struct UserExamples {
                 file: file, reason: "holds \(used) usable labelled pair(s) (\(skipped) tie/unlabelled skipped) but the model needs K = \(shots); add pairs or pass --user-shots \(max(used, 1))")
         }
         let shape = [shots, 3, resolution, resolution]
-        return try UserExamples(winners: Tensor(shape: shape, data: winners), losers: Tensor(shape: shape, data: losers), source: file)
+        return try UserExamples(winners: Tensor(shape: shape, data: winners), losers: Tensor(shape: shape, data: losers),
+                                prompts: prompts, source: file)
     }
 
-    /// The first `shots` non-tie pairs of `user` in the first of `splits` of dataset `directory` that has
-    /// any pair of that user. An unknown user, or one with fewer pairs, is an error naming the splits.
+    /// Every labelled pair of `user` (ties as ½) in the first of `splits` of dataset `directory` that has any
+    /// pair of that user — the pool a new user's K shots are chosen from (`UserPrior.informativeOrder`).
+    /// An unknown user, or one with fewer than `shots` non-tie pairs, is an error naming the splits.
     public static func fromDataset(directory: String, splits: [String], user: Int, shots: Int, resolution: Int) throws -> UserExamples {
         guard shots >= 1 else { throw PersonalizationError.invalidSetting(flag: "--user-shots", reason: "must be at least 1") }
         let available = Set(DatasetManifest.splitFiles(directory: directory))
@@ -78,14 +93,17 @@ public struct UserExamples {
         }
         for split in searched {
             let dataset = try PairDataset(directory: directory, split: split,
-                                          options: PairDatasetOptions(resolution: resolution, users: [user]))
+                                          options: PairDatasetOptions(keepTies: true, resolution: resolution, users: [user]))
             guard dataset.count > 0 else { continue }
-            guard dataset.count >= shots else {
-                throw PersonalizationError.tooFewPairs(user: user, have: dataset.count, need: shots, source: dataset.file,
-                                                       hint: "pass --user-shots \(dataset.count), or give the user's pairs with --user-examples FILE")
+            let pairs = try (0..<dataset.count).map { try dataset.pair(at: $0) }
+            let nonTie = pairs.filter { !$0.isTie }.count
+            guard nonTie >= shots else {
+                throw PersonalizationError.tooFewPairs(user: user, have: nonTie, need: shots, source: dataset.file,
+                                                       hint: "pass --user-shots \(max(nonTie, 1)), or give the user's pairs with --user-examples FILE")
             }
-            let images = try PairImages.load(dataset, pairs: Array(0..<shots), resolution: resolution)
-            return try UserExamples(winners: images.winners, losers: images.losers, source: "user \(user) in \(dataset.file)")
+            let images = try PairImages.load(dataset, pairs: Array(0..<dataset.count), resolution: resolution)
+            return try UserExamples(winners: images.winners, losers: images.losers, prompts: pairs.map(\.prompt),
+                                    targets: pairs.map { $0.isTie ? 0.5 : 1 }, source: "user \(user) in \(dataset.file)")
         }
         var ids = Set<Int>()
         for split in searched {

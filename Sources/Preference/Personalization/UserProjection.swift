@@ -49,13 +49,15 @@ public final class UserProjection: Module {
     public let config: UserProjectionConfig
     public let weight: Tensor
 
-    /// torch's default Linear initialisation, small next to the text tokens, so the pretrained U-Net starts
-    /// close to its unconditioned behaviour.
-    public init(config: UserProjectionConfig, rng: inout RNG) throws {
+    /// Zero-initialised (as ControlNet's zero convolutions and adapter branches are): every user starts with
+    /// the no-user tokens, so the pretrained U-Net starts exactly at its unconditioned behaviour, and the
+    /// projection only grows in directions the preference gradient consistently asks for. (The gradient
+    /// still reaches it: zero tokens have zero keys and values, but the attention weight on them is not zero.)
+    public init(config: UserProjectionConfig) throws {
         try config.validate()
         self.config = config
-        weight = Initialization.kaimingUniform([config.numTokens * config.crossAttentionDim, config.embeddingDim],
-                                               fanIn: config.embeddingDim, rng: &rng)
+        weight = Tensor(zeros: [config.numTokens * config.crossAttentionDim, config.embeddingDim])
+        weight.requiresGrad = true  // a parameter, as the layers' initialisers make them
     }
 
     public var ownParameters: [(String, Tensor)] { [("weight", weight)] }
@@ -103,9 +105,8 @@ public final class UserProjection: Module {
         do { config = try JSONDecoder().decode(UserProjectionConfig.self, from: data) } catch {
             throw PersonalizationError.folder(path: configPath, reason: "not a user projection config (\(error))")
         }
-        var rng = RNG(seed: 0)
         let projection: UserProjection
-        do { projection = try UserProjection(config: config, rng: &rng) } catch let e as PersonalizationError {
+        do { projection = try UserProjection(config: config) } catch let e as PersonalizationError {
             throw PersonalizationError.folder(path: configPath, reason: e.description)
         }
         let weights = dir.appendingPathComponent(UserEncoder.weightsFile).path

@@ -15,7 +15,8 @@ import NN
 /// conditioning, without building a graph; MaPO and SFT keep no reference at all. The text encoder is frozen.
 ///
 /// Personalized DPO (`config.personalization`): each pair's user embedding u comes from K other pairs of the
-/// same user (drawn from the "users" stream), through the frozen user encoder; a trained `UserProjection`
+/// same user (the K most informative, or drawn from the "users" stream), through the frozen user model (MAP
+/// weights, whitened: `UserPrior`); a trained `UserProjection`
 /// turns u (zeroed with probability p_udrop) into M tokens appended after the text tokens of the trained
 /// network only — the reference sees the text alone. The projection is checkpointed with the U-Net and
 /// saved into the model folder (user_projection/, plus the encoder as user_encoder/).
@@ -55,12 +56,15 @@ public final class PreferenceTrainer {
     /// The frozen reference U-Net (DPO/DCPO only).
     public let reference: UNet2DConditionModel?
     let captionSource: CaptionSource
-    /// Personalized DPO: the frozen user encoder, the trained projection, the dataset's pairs by user and
-    /// ψ(x_w) − ψ(x_l) of every support candidate (the encoder is frozen, so computed once).
+    /// Personalized DPO: the frozen user model, the trained projection, the dataset's pairs by user and the
+    /// user model's features of every support candidate (the model is frozen, so computed once), with each
+    /// user's candidates in informative order.
     public let userEncoder: UserEncoder?
     public let userProjection: UserProjection?
     public let userIndex: UserPairIndex?
-    let supportDifferences: [Int: [Float]]
+    let userPrior: UserPrior?
+    let supportFeatures: [Int: UserPairFeature]
+    let informativeSupport: [Int: [Int]]
     /// K for personalized runs.
     var shots: Int { config.personalization.flatMap(\.shots) ?? userEncoder?.config.shots ?? 0 }
 
@@ -87,26 +91,34 @@ public final class PreferenceTrainer {
             let encoder = try UserEncoder.load(from: settings.userEncoder)
             encoder.setRequiresGrad(false)
             let k = settings.shots ?? encoder.config.shots
-            var rng = RNG(seed: config.seed, stream: 0x5052_4F4A)
             let projection = try UserProjection(
                 config: UserProjectionConfig(embeddingDim: encoder.config.embeddingDim, numTokens: settings.tokens,
                                              crossAttentionDim: model.unet.config.crossAttentionDim, shots: k,
-                                             userDropout: settings.userDropout), rng: &rng)
+                                             userDropout: settings.userDropout))
             let index = try UserPairIndex(dataset: dataset)
             // Every pair needs K other labelled pairs of its user.
             let candidates = try index.users.flatMap { user in
                 try index.supportPairs(of: user, need: k + 1, hint: "each pair's embedding comes from K = \(k) other pairs of its user; leave the user out with --users or lower --user-shots")
             }.sorted()
-            let d = try FewShotAccuracy.differences(encoder: encoder, dataset: dataset, pairs: candidates)
+            let features = try UserPairFeatures.compute(dataset: dataset, pairs: candidates, encoder: encoder)
+            let prior = try encoder.prior()
+            let byPair = Dictionary(uniqueKeysWithValues: zip(candidates, features))
             userEncoder = encoder
             userProjection = projection
             userIndex = index
-            supportDifferences = Dictionary(uniqueKeysWithValues: zip(candidates, d))
+            userPrior = prior
+            supportFeatures = byPair
+            informativeSupport = try Dictionary(uniqueKeysWithValues: index.users.map { user in
+                let pairs = try index.supportPairs(of: user, need: 0)
+                return (user, prior.informativeOrder(pairs.map { byPair[$0]! }).map { pairs[$0] })
+            })
         } else {
             userEncoder = nil
             userProjection = nil
             userIndex = nil
-            supportDifferences = [:]
+            userPrior = nil
+            supportFeatures = [:]
+            informativeSupport = [:]
         }
     }
 
@@ -302,21 +314,28 @@ public final class PreferenceTrainer {
 
     /// Personalized DPO: [B, M, D] user tokens, pair i's from K other pairs of its user (nil otherwise).
     func userTokens(_ batch: PairBatch, rngs: inout [String: RNG]) throws -> Tensor? {
-        guard let settings = config.personalization, let projection = userProjection, let index = userIndex else { return nil }
+        guard let settings = config.personalization, let projection = userProjection, let index = userIndex,
+              let prior = userPrior else { return nil }
         let k = shots, e = projection.config.embeddingDim
         var embeddings: [Float] = []
         embeddings.reserveCapacity(batch.size * e)
         for i in 0..<batch.size {
-            let support = try index.drawSupport(user: batch.userIDs[i], shots: k, excluding: batch.pairIndices[i],
-                                                rng: &rngs["users", default: RNG(seed: config.seed, stream: 15)])
-            var d: [Float] = []
-            for p in support {
-                guard let row = supportDifferences[p] else {
-                    throw PreferenceTrainingError.data("internal: no user-encoder features for pair \(p) of \(dataset.file)")
-                }
-                d += row
+            let user = batch.userIDs[i], own = batch.pairIndices[i]
+            let others = (informativeSupport[user] ?? []).lazy.filter { $0 != own }
+            let support: [Int]
+            switch settings.support {
+            case .informative: support = Array(others.prefix(k))
+            case .all: support = Array(others)
+            case .random:
+                support = try index.drawSupport(user: user, shots: k, excluding: own, rng: &rngs["users", default: RNG(seed: config.seed, stream: 15)])
             }
-            embeddings += UserEncoder.prototype(Tensor(shape: [k, e], data: d)).toArray()
+            let features = try support.map { p -> UserPairFeature in
+                guard let f = supportFeatures[p] else {
+                    throw PreferenceTrainingError.data("internal: no user-model features for pair \(p) of \(dataset.file)")
+                }
+                return f
+            }
+            embeddings += prior.embedding(weights: prior.mapEstimate(features))
         }
         let dropped = UserProjection.dropMask(count: batch.size, probability: settings.userDropout,
                                               rng: &rngs["user_dropout", default: RNG(seed: config.seed, stream: 16)])

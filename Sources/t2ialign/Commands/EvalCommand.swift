@@ -41,6 +41,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Score with the Shapes-world oracle reward.") var oracle = false
     @Option(help: "Prompts file (one per line); default: the Shapes test prompts.") var prompts: String?
     @Option(help: "Use only the first N prompts.") var limit: Int?
+    @Option(help: "Use N prompts evenly spread through the list (train's closing evaluation: --spread 100 of the test prompts).") var spread: Int?
     @Option(help: "Seeds per prompt.") var seeds = 4
     @Option(help: "Sampler steps.") var steps = 50
     @Option(help: "Classifier-free guidance scale.") var guidance: Float = 3
@@ -65,6 +66,8 @@ struct EvalCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard GenerationOptions.Sampler(rawValue: sampler) != nil else { throw ValidationError("--sampler must be ddim or ddpm") }
         if let limit { guard limit >= 1 else { throw ValidationError("--limit must be at least 1") } }
+        if let spread { guard spread >= 1 else { throw ValidationError("--spread must be at least 1") } }
+        guard limit == nil || spread == nil else { throw ValidationError("give at most one of --limit and --spread") }
         if scorer != nil, let mix = users.userMix {
             throw ValidationError("--user-mix \(mix) picks the oracle's users, but the learned scorer (--scorer) is not personalized; "
                                   + "use --oracle to score with the mixed users' reward")
@@ -75,6 +78,7 @@ struct EvalCommand: ParsableCommand {
         try CLIError.wrap {
             var list = try prompts.map(PromptFile.read) ?? ShapesPrompt.prompts(in: .test).map(\.text)
             if let limit { list = Array(list.prefix(limit)) }
+            if let spread { list = PromptFile.evenlySpread(list, count: spread) }
             let selection = try ScorerSelection.forEvaluation(scorer: scorer, oracle: oracle, user: users.user)
             let imageScorer: ImageScorer
             if let dir = selection.learnedDirectory {

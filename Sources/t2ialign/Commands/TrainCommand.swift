@@ -26,7 +26,8 @@ struct TrainCommand: ParsableCommand {
 
         --personalized (with --objective dpo) trains on every training user's pairs at once (by default the \
         non-held-out personal users of --data's users.json, or every user when there is none): each pair's \
-        user embedding comes from --user-shots other pairs of its user through the frozen --user-encoder, \
+        user embedding comes from --user-shots other pairs of its user (--user-support: the most informative \
+        ones, random ones, or all of them) through the frozen --user-encoder (MAP weights of the user model), \
         a user projection (trained with the U-Net) turns it into --user-tokens tokens appended to the text \
         for the trained network only, and --user-dropout zeroes it. See docs/PERSONALIZATION.md.
 
@@ -64,13 +65,16 @@ struct TrainCommand: ParsableCommand {
             help: "After training on Shapes data, evaluate the aligned model against --init by the oracle on this many held-out test prompts (0 = skip).")
     var evalPrompts = 100
     @Option(name: .customLong("eval-steps"), help: "DDIM steps of that evaluation.") var evalSteps = 25
-    @Option(name: .customLong("user-encoder"), help: "Trained user encoder folder (t2ialign user-encoder train --out DIR).")
-    var userEncoder = "runs/user-encoder"
-    @Option(name: .customLong("user-tokens"), help: "M: user tokens appended to the text tokens.") var userTokens = 4
+    // Personalized DPO only (optional, so that setting one without --personalized is caught; defaults in the help).
+    @Option(name: .customLong("user-encoder"), help: "Trained user encoder folder (t2ialign user-encoder train --out DIR; default runs/user-encoder).")
+    var userEncoder: String?
+    @Option(name: .customLong("user-tokens"), help: "M: user tokens appended to the text tokens (default 4).") var userTokens: Int?
     @Option(name: .customLong("user-shots"), help: "K: pairs per user embedding (default: the encoder's).") var userShots: Int?
-    @Option(name: .customLong("user-dropout"), help: "p_udrop: probability of zeroing a pair's user embedding.") var userDropout = 0.1
-    @Option(name: .customLong("user-projection-lr"), help: "Peak learning rate of the user projection (trained from scratch).")
-    var userProjectionLR = 1e-3
+    @Option(name: .customLong("user-support"), help: "Which other pairs of its user give a pair's embedding: informative (the K most informative; default), random (K) or all.")
+    var userSupport: String?
+    @Option(name: .customLong("user-dropout"), help: "p_udrop: probability of zeroing a pair's user embedding (default 0.1).") var userDropout: Double?
+    @Option(name: .customLong("user-projection-lr"), help: "Peak learning rate of the user projection, trained from scratch (default 1e-3).")
+    var userProjectionLR: Double?
 
     func run() throws {
         try CLIError.wrap {
@@ -95,11 +99,17 @@ struct TrainCommand: ParsableCommand {
             config.captions = captions
             config.flip = flip
             config.users = try UserSelection.parse(users)
+            let userFlagSet = userEncoder != nil || userTokens != nil || userShots != nil || userSupport != nil
+                || userDropout != nil || userProjectionLR != nil
             if personalized {
-                config.personalization = PersonalizationSettings(userEncoder: userEncoder, tokens: userTokens, shots: userShots,
-                                                                 userDropout: userDropout, projectionLearningRate: userProjectionLR)
-            } else if CommandLine.arguments.contains(where: { $0.hasPrefix("--user-") }) {
-                throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-dropout and --user-projection-lr need --personalized")
+                guard let support = UserSupportSelection(rawValue: userSupport ?? UserSupportSelection.informative.rawValue) else {
+                    throw CLIError("--user-support must be one of \(UserSupportSelection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(userSupport ?? "")'")
+                }
+                config.personalization = PersonalizationSettings(
+                    userEncoder: userEncoder ?? "runs/user-encoder", tokens: userTokens ?? 4, shots: userShots, support: support,
+                    userDropout: userDropout ?? 0.1, projectionLearningRate: userProjectionLR ?? 1e-3)
+            } else if userFlagSet {
+                throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-support, --user-dropout and --user-projection-lr need --personalized")
             }
             try config.validate()
             guard evalPrompts >= 0 else { throw CLIError("--eval-prompts must be 0 (no evaluation) or more") }
@@ -117,7 +127,7 @@ struct TrainCommand: ParsableCommand {
             print("\(objective.rawValue): β \(config.effectiveBeta), lr \(config.learningRate), \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs"
                   + (trainer.reference == nil ? ", no reference network" : ", frozen reference U-Net"))
             if let projection = trainer.userProjection, let index = trainer.userIndex {
-                print("personalized: \(index.users.count) users, u from K = \(projection.config.shots) other pairs of the user, "
+                print("personalized: \(index.users.count) users, u from K = \(projection.config.shots) other pairs of the user (\(config.personalization?.support.rawValue ?? "")), "
                       + "\(projection.config.numTokens) user tokens, p_udrop \(projection.config.userDropout); the reference sees the text only")
             }
             let command = "t2ialign " + CommandLine.arguments.dropFirst().joined(separator: " ")
@@ -144,9 +154,8 @@ enum ClosingEvaluation {
             print("not Shapes data, so no oracle: evaluate with `t2ialign eval --model \(model) --baseline \(baseline) --scorer DIR`")
             return
         }
-        let test = ShapesPrompt.prompts(in: .test).map(\.text)
-        let n = min(count, test.count)
-        let prompts = (0..<n).map { test[$0 * test.count / n] }
+        let prompts = PromptFile.evenlySpread(ShapesPrompt.prompts(in: .test).map(\.text), count: count)
+        let n = prompts.count
         var settings = Evaluator.Settings()
         settings.seeds = 1
         settings.generation = GenerationOptions(sampler: .ddim, steps: steps, guidance: 3)
@@ -221,8 +230,8 @@ enum PersonalizedUsers {
         return """
 
         ## Personalization
-        Conditioned on user embeddings (docs/PERSONALIZATION.md): u = normalize(mean over K = \(p.config.shots) pairs of \
-        ψ(x_w) − ψ(x_l)) from the frozen encoder in `user_encoder/`, projected by `user_projection/` to \
+        Conditioned on user embeddings (docs/PERSONALIZATION.md): u = the whitened MAP estimate of the user's taste \
+        weights from K = \(p.config.shots) of their pairs under the frozen user model in `user_encoder/`, projected by `user_projection/` to \
         \(p.config.numTokens) tokens appended after the text tokens; p_udrop = \(p.config.userDropout). Trained on \
         \(index.users.count) users. Sample with `t2ialign sample --user ID` or `--user-examples FILE`.
 

@@ -38,4 +38,10 @@ enum PromptFile {
         guard !prompts.isEmpty else { throw CLIError("prompts file \(path) holds no prompt") }
         return prompts
     }
+
+    /// `count` prompts evenly spread through `list` (all of them when it is shorter).
+    static func evenlySpread(_ list: [String], count: Int) -> [String] {
+        let n = min(count, list.count)
+        return (0..<n).map { list[$0 * list.count / n] }
+    }
 }

@@ -35,8 +35,10 @@ enum EvaluationRun {
         evaluator.extraTokensA = r.conditioningA?.extraTokens
         evaluator.extraTokensB = r.conditioningB?.extraTokens
         if let root = r.sampleCache {
-            evaluator.cacheA = try SampleCache(root: root, model: evaluator.modelA, options: r.settings.generation)
-            evaluator.cacheB = try SampleCache(root: root, model: evaluator.modelB, options: r.settings.generation)
+            evaluator.cacheA = try SampleCache(root: root, model: evaluator.modelA, options: r.settings.generation,
+                                               extraTokens: r.conditioningA?.tokens)
+            evaluator.cacheB = try SampleCache(root: root, model: evaluator.modelB, options: r.settings.generation,
+                                               extraTokens: r.conditioningB?.tokens)
         }
         var bar = ProgressLine(total: r.prompts.count, label: "eval prompts")
         let report = try evaluator.run { done, _ in bar.update(step: done) }
