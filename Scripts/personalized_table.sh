@@ -5,7 +5,7 @@
 # model and against the base; plus the sample grid of one user per archetype.
 #
 #   Scripts/personalized_table.sh                 # everything (resumable: finished steps are skipped)
-#   STEPS=1000 OUT=runs/personalized-1000 Scripts/personalized_table.sh
+#   STEPS=1000 SUPPORT=informative OUT=runs/personalized-1000 Scripts/personalized_table.sh
 #
 # The table goes to OUT/table.md, the grid (six held-out test prompts) to OUT/user-grid/user-grid.png.
 set -euo pipefail
@@ -17,7 +17,9 @@ DATA=${DATA:-cache/shapes}                 # the held-out users evaluated here
 USERS_DATA=${USERS_DATA:-cache/shapes-users400}   # the training users (another seed: none of them is in DATA)
 ENCODER=${ENCODER:-runs/user-encoder-u400}
 OUT=${OUT:-runs/personalized}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-1500}
+SUPPORT=${SUPPORT:-all}                    # --user-support of personalized DPO: which other pairs give a pair's u
+PROJECTION_LR=${PROJECTION_LR:-1e-2}       # --user-projection-lr
 GRID_USERS=${GRID_USERS:-41,44,47,50}      # one held-out user per archetype of DATA
 
 [ -x "$BIN" ] || swift build -c release --product t2ialign
@@ -26,7 +28,8 @@ GRID_USERS=${GRID_USERS:-41,44,47,50}      # one held-out user per archetype of 
     --users-per-archetype 100 --heldout-per-archetype 1
 [ -f "$ENCODER/model.safetensors" ] || "$BIN" user-encoder train --data "$USERS_DATA" --eval-data "$DATA" --out "$ENCODER"
 [ -f "$OUT/dpo/model/user_projection/config.json" ] || "$BIN" train --objective dpo --personalized --init "$DPO" \
-    --data "$USERS_DATA" --user-encoder "$ENCODER" --steps "$STEPS" --seed 0 --out "$OUT/dpo"
+    --data "$USERS_DATA" --user-encoder "$ENCODER" --user-support "$SUPPORT" --user-projection-lr "$PROJECTION_LR" \
+    --steps "$STEPS" --seed 0 --out "$OUT/dpo"
 model="$OUT/dpo/model"
 
 heldout=$(python3 -c 'import json, sys
@@ -60,8 +63,8 @@ for line in sys.stdin:
 for a in sorted({a for a, _ in by}, key=lambda a: (a == "all", a)):
     d, b = by[(a, "vs-dpo")], by[(a, "vs-base")]
     print("| %s | mean over %d users | %.1f%% | %.1f%% |" % (a, len(d), sum(d) / len(d), sum(b) / len(b)))')
-printf '%s\n%s\n\nPersonalized DPO: %s steps from %s on the training users of %s (user model %s); each held-out user of %s is\nrepresented by the 4 most informative of their heldout_train pairs; evaluation: 100 evenly spread test prompts, 1 seed,\nDDIM 25, guidance 3, oracle reward of that user.\n' \
-    "$rows" "$means" "$STEPS" "$DPO" "$USERS_DATA" "$ENCODER" "$DATA" | tee "$OUT/table.md"
+printf '%s\n%s\n\nPersonalized DPO: %s steps from %s on the training users of %s (user model %s, --user-support %s,\n--user-projection-lr %s, seed 0); each held-out user of %s is\nrepresented by the 4 most informative of their heldout_train pairs; evaluation: 100 evenly spread test prompts, 1 seed,\nDDIM 25, guidance 3, oracle reward of that user.\n' \
+    "$rows" "$means" "$STEPS" "$DPO" "$USERS_DATA" "$ENCODER" "$SUPPORT" "$PROJECTION_LR" "$DATA" | tee "$OUT/table.md"
 
 printf '%s\n' "a large red circle in the center on a orange background" "a orange circle on a white background" \
     "a yellow square on a blue background" "a large yellow square on a black background" \
