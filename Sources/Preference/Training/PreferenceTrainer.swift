@@ -15,7 +15,7 @@ import NN
 /// conditioning, without building a graph; MaPO and SFT keep no reference at all. The text encoder is frozen.
 ///
 /// Personalized DPO (`config.personalization`): each pair's user embedding u comes from K other pairs of the
-/// same user (the K most informative, or drawn from the "users" stream), through the frozen user model (MAP
+/// same user (the K most informative, K drawn from the "users" stream, or all: `UserSupportSelection`), through the frozen user model (MAP
 /// weights, whitened: `UserPrior`); a trained `UserProjection`
 /// turns u (zeroed with probability p_udrop) into M tokens appended after the text tokens of the trained
 /// network only — the reference sees the text alone. The projection is checkpointed with the U-Net and
@@ -312,7 +312,7 @@ public final class PreferenceTrainer {
         }
     }
 
-    /// Personalized DPO: [B, M, D] user tokens, pair i's from K other pairs of its user (nil otherwise).
+    /// Personalized DPO: [B, M, D] user tokens, pair i's from other pairs of its user (nil otherwise).
     func userTokens(_ batch: PairBatch, rngs: inout [String: RNG]) throws -> Tensor? {
         guard let settings = config.personalization, let projection = userProjection, let index = userIndex,
               let prior = userPrior else { return nil }

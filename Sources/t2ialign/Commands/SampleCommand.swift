@@ -61,7 +61,6 @@ struct SampleCommand: ParsableCommand {
         try CLIError.wrap {
             let list = try prompt.map { [$0] } ?? PromptFile.read(prompts ?? "")
             let model = try TextToImageModel.load(from: self.model)
-            let conditioning = try users.conditioning(modelFolder: self.model, required: true)
             let options = GenerationOptions(sampler: GenerationOptions.Sampler(rawValue: sampler) ?? .ddim,
                                             steps: steps, guidance: guidance,
                                                     guidanceRescale: guidanceRescale.value)
@@ -69,6 +68,7 @@ struct SampleCommand: ParsableCommand {
                 try writeUserGrid(model: model, prompts: list, users: UserSelection.parse(gridUsers) ?? [], options: options)
                 return
             }
+            let conditioning = try users.conditioning(modelFolder: self.model, required: true)
             var rowPrompts: [String] = [], generators: [RNG] = []
             for (p, text) in list.enumerated() {
                 for k in 0..<num {
