@@ -58,7 +58,8 @@ public final class UserEncoder: Module {
 
     /// ψ's own weights (what `user-encoder train` optimises besides α and the per-user table).
     public var tasteParameters: [(String, Tensor)] {
-        namedParameters().filter { !["alpha", "prior_mean", "prior_covariance"].contains($0.0) }
+        let own = Set(ownParameters.map(\.0))
+        return namedParameters().filter { !own.contains($0.0) }
     }
 
     /// The stored prior (α, μ, Σ).

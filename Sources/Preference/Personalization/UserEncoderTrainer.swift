@@ -80,15 +80,17 @@ public final class UserEncoderTrainer {
         }
         self.users = users
         let pairs = users.flatMap { index.pairsByUser[$0] ?? [] }.sorted()
-        rows = try pairs.map { Int32(users.firstIndex(of: try train.row(at: $0).userID)!) }
-        targets = pairs.map { index.isTie[$0] ? 0.5 : 1 }
+        let read = try pairs.map { try train.pair(at: $0) }
+        let tableRow = Dictionary(uniqueKeysWithValues: users.enumerated().map { ($1, Int32($0)) })
+        rows = read.map { tableRow[$0.userID]! }
+        targets = read.map { $0.isTie ? 0.5 : 1 }
         log("user encoder: decoding \(pairs.count) pairs of \(users.count) users of \(train.file)")
         let images = try PairImages.load(train, pairs: pairs, resolution: config.encoder.sampleSize)
         winners = images.winners
         losers = images.losers
         log("user encoder: scoring them with the frozen scorer \(config.scorer)")
-        let prompts = try pairs.map { try train.pair(at: $0).prompt }
-        scoreDifferences = try encoder.scoreDifferences(first: images.winners, second: images.losers, prompts: prompts).map(Float.init)
+        scoreDifferences = try encoder.scoreDifferences(first: images.winners, second: images.losers,
+                                                        prompts: read.map(\.prompt)).map(Float.init)
         var tableRNG = RNG(seed: config.seed, stream: 0x5441_424C)
         table = Tensor(shape: [users.count, config.encoder.embeddingDim],
                        data: tableRNG.normal(count: users.count * config.encoder.embeddingDim, std: Float(config.tableInitStd)))

@@ -29,9 +29,7 @@ public struct UserExamples {
 
     /// The user model's view of every pair.
     public func features(encoder: UserEncoder) throws -> [UserPairFeature] {
-        let ds = try encoder.scoreDifferences(first: winners, second: losers, prompts: prompts)
-        let dpsi = try encoder.tasteDifferences(first: winners, second: losers)
-        return (0..<count).map { UserPairFeature(scoreDifference: ds[$0], tasteDifference: dpsi[$0], target: targets[$0]) }
+        try encoder.pairFeatures(first: winners, second: losers, prompts: prompts, targets: targets)
     }
 
     /// The first `shots` judged, non-tie rows of a JSONL file in the Pick-a-Pic row format (image paths

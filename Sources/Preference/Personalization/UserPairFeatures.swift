@@ -7,16 +7,16 @@ extension UserEncoder {
     /// Δs = s(first) − s(second) of the frozen scorer for pairs of images at its resolution, without a graph.
     public func scoreDifferences(first: Tensor, second: Tensor, prompts: [String], batchSize: Int = 256) throws -> [Double] {
         guard let scorer else { throw PersonalizationError.input("internal: the user encoder has no scorer") }
-        let n = prompts.count, stride = first.count / max(n, 1)
+        let n = prompts.count
+        guard n > 0 else { return [] }
+        let sizes = stride(from: 0, to: n, by: batchSize).map { min(batchSize, n - $0) }
+        let firsts = split(first, sizes: sizes, axis: 0), seconds = split(second, sizes: sizes, axis: 0)
         var out: [Double] = []
         out.reserveCapacity(n)
         try GradMode.withoutGrad {
             var start = 0
-            while start < n {
-                let b = min(batchSize, n - start), shape = [b] + Array(first.shape.dropFirst())
-                let (a, c) = try scorer.pairScores(first: Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: first.data + start * stride, count: b * stride))),
-                                                   second: Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: second.data + start * stride, count: b * stride))),
-                                                   prompts: Array(prompts[start..<(start + b)]))
+            for (i, b) in sizes.enumerated() {
+                let (a, c) = try scorer.pairScores(first: firsts[i], second: seconds[i], prompts: Array(prompts[start..<(start + b)]))
                 out += zip(a.toArray(), c.toArray()).map { Double($0 - $1) }
                 start += b
             }
@@ -33,6 +33,13 @@ extension UserEncoder {
         let f = try GradMode.withoutGrad { try features(concat([first, second], axis: 0)) }.toArray()
         return (0..<n).map { i in (0..<d).map { Double(f[i * d + $0] - f[(n + i) * d + $0]) } }
     }
+
+    /// The user model's view of pairs given as images (first/winner, second/loser), prompts and targets.
+    public func pairFeatures(first: Tensor, second: Tensor, prompts: [String], targets: [Double]) throws -> [UserPairFeature] {
+        let ds = try scoreDifferences(first: first, second: second, prompts: prompts)
+        let dpsi = try tasteDifferences(first: first, second: second)
+        return targets.indices.map { UserPairFeature(scoreDifference: ds[$0], tasteDifference: dpsi[$0], target: targets[$0]) }
+    }
 }
 
 /// The user model's view of a dataset's pairs (winner first; target 1, or ½ for a tie).
@@ -46,11 +53,8 @@ public enum UserPairFeatures {
             let part = Array(pairs[start..<min(start + chunk, pairs.count)])
             let rows = try part.map { try dataset.pair(at: $0) }
             let images = try PairImages.load(dataset, pairs: part, resolution: encoder.config.sampleSize)
-            let ds = try encoder.scoreDifferences(first: images.winners, second: images.losers, prompts: rows.map(\.prompt))
-            let dpsi = try encoder.tasteDifferences(first: images.winners, second: images.losers)
-            for i in 0..<part.count {
-                out.append(UserPairFeature(scoreDifference: ds[i], tasteDifference: dpsi[i], target: rows[i].isTie ? 0.5 : 1))
-            }
+            out += try encoder.pairFeatures(first: images.winners, second: images.losers, prompts: rows.map(\.prompt),
+                                            targets: rows.map { $0.isTie ? 0.5 : 1 })
             start += chunk
         }
         return out

@@ -10,8 +10,7 @@ import NN
 /// prediction type and generation options, then the prompt, its index (the noise stream) and the seed — so
 /// that evaluating several models against one baseline samples the baseline once. A personalized model's
 /// images are cached under its user tokens too (the same tokens on every row, so they join the fingerprint).
-/// Images are stored as the
-/// 8-bit PNGs that scorers see anyway, so a cached image scores exactly like a fresh one.
+/// Images are stored as the 8-bit PNGs that scorers see anyway, so a cached image scores exactly like a fresh one.
 public struct SampleCache {
     /// ROOT/<fingerprint of model + options>/.
     public let directory: URL
@@ -66,7 +65,7 @@ extension TextToImageModel {
     /// `extraTokens`, only a cache fingerprinted with those same constant tokens is used.
     func generate(rows: [SampleRow], options: GenerationOptions, cache: SampleCache?,
                   extraTokens: ((Range<Int>) throws -> Tensor?)?) throws -> [RGBImage] {
-        guard let cache, (extraTokens == nil) != cache.conditioned else {
+        guard let cache, (extraTokens != nil) == cache.conditioned else {
             return try generate(prompts: rows.map(\.prompt), generators: rows.map(\.generator), options: options,
                                 extraTokens: extraTokens)
         }

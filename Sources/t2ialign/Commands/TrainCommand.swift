@@ -102,12 +102,18 @@ struct TrainCommand: ParsableCommand {
             let userFlagSet = userEncoder != nil || userTokens != nil || userShots != nil || userSupport != nil
                 || userDropout != nil || userProjectionLR != nil
             if personalized {
-                guard let support = UserSupportSelection(rawValue: userSupport ?? UserSupportSelection.informative.rawValue) else {
-                    throw CLIError("--user-support must be one of \(UserSupportSelection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(userSupport ?? "")'")
+                // PersonalizationSettings' own defaults, overridden by the flags given.
+                var settings = PersonalizationSettings(userEncoder: userEncoder ?? "runs/user-encoder", shots: userShots)
+                if let userSupport {
+                    guard let support = UserSupportSelection(rawValue: userSupport) else {
+                        throw CLIError("--user-support must be one of \(UserSupportSelection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(userSupport)'")
+                    }
+                    settings.support = support
                 }
-                config.personalization = PersonalizationSettings(
-                    userEncoder: userEncoder ?? "runs/user-encoder", tokens: userTokens ?? 4, shots: userShots, support: support,
-                    userDropout: userDropout ?? 0.1, projectionLearningRate: userProjectionLR ?? 1e-3)
+                if let userTokens { settings.tokens = userTokens }
+                if let userDropout { settings.userDropout = userDropout }
+                if let userProjectionLR { settings.projectionLearningRate = userProjectionLR }
+                config.personalization = settings
             } else if userFlagSet {
                 throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-support, --user-dropout and --user-projection-lr need --personalized")
             }
