@@ -194,4 +194,19 @@ final class PersonalizationEncoderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("--scorer"), "\(error)")
         }
     }
+
+    func testTrainingSettingsNameTheirFlag() {
+        let cases: [(String, (inout UserEncoderTrainingConfig) -> Void)] = [
+            ("--epochs", { $0.epochs = 0 }), ("--batch-size", { $0.batchSize = 0 }), ("--lr", { $0.learningRate = -1 }),
+            ("--table-init-std", { $0.tableInitStd = -0.5 }), ("--table-l2", { $0.tableL2 = .nan }),
+            ("--checkpoint-every", { $0.checkpointEvery = 0 }), ("--eval-draws", { $0.evalDraws = 0 }),
+            ("--scorer", { $0.scorer = "" }), ("--users", { $0.users = [3] }), ("shots", { $0.encoder.shots = 0 }),
+        ]
+        for (flag, change) in cases {
+            var c = UserEncoderTrainingConfig()
+            change(&c)
+            XCTAssertThrowsError(try c.validate(), flag) { XCTAssertTrue("\($0)".contains(flag), "\(flag): \($0)") }
+        }
+        XCTAssertNoThrow(try UserEncoderTrainingConfig().validate())
+    }
 }
