@@ -17,6 +17,8 @@ public final class UNet2DConditionModel: Module {
     public let upBlocks: [UNetUpBlock]
     public let convNormOut: GroupNorm
     public let convOut: Conv2d
+    /// Set by `attach`: the context length the decoupled branches expect (text tokens + their tokens).
+    public private(set) var decoupledContextLength: Int?
 
     /// A network with torch's default initialisation (as diffusers builds it), drawn from `rng`.
     public init(config: UNetConfig, rng: inout RNG) throws {
@@ -119,6 +121,41 @@ public final class UNet2DConditionModel: Module {
               context.shape[2] == config.crossAttentionDim else {
             throw UNetInputError.context(shape: context.shape, batch: batch, dim: config.crossAttentionDim)
         }
+        if let expected = decoupledContextLength, context.shape[1] != expected {
+            throw UNetInputError.decoupledContext(length: context.shape[1], expected: expected)
+        }
+    }
+}
+
+extension UNet2DConditionModel {
+    /// Every cross-attention layer (`attn2` of each transformer block), down blocks, mid block, up blocks.
+    public var crossAttentionLayers: [Attention] {
+        let transformers = downBlocks.flatMap(\.attentions) + [midBlock.attention] + upBlocks.flatMap(\.attentions)
+        return transformers.map(\.block.attn2)
+    }
+
+    /// The attached decoupled branches, one per cross-attention layer (empty when none).
+    public var decoupledBranches: [DecoupledCrossAttention] { crossAttentionLayers.compactMap(\.decoupled) }
+
+    /// Routes the last tokens of every context through `branches` (one per cross-attention layer, in
+    /// `crossAttentionLayers` order). From then on every context must hold exactly `textLength` text tokens
+    /// followed by the branches' tokens — all-zero ones for "no extra condition" — which `callAsFunction` checks.
+    public func attach(_ branches: [DecoupledCrossAttention], textLength: Int) throws {
+        let layers = crossAttentionLayers
+        guard branches.count == layers.count else {
+            throw UNetInputError.decoupledBranches("\(branches.count) decoupled branches for \(layers.count) cross-attention layers")
+        }
+        guard let m = branches.first?.tokenCount, branches.allSatisfy({ $0.tokenCount == m }), m >= 1, textLength >= 1 else {
+            throw UNetInputError.decoupledBranches("decoupled branches need one token count ≥ 1 and text tokens")
+        }
+        for (i, (layer, branch)) in zip(layers, branches).enumerated() {
+            guard branch.toK.inFeatures == config.crossAttentionDim, branch.toK.weight.shape == layer.toK.weight.shape,
+                  branch.toV.weight.shape == layer.toV.weight.shape else {
+                throw UNetInputError.decoupledBranches("branch \(i) has key/value weights \(branch.toK.weight.shape) / \(branch.toV.weight.shape) but cross-attention layer \(i) has \(layer.toK.weight.shape) / \(layer.toV.weight.shape)")
+            }
+        }
+        for (layer, branch) in zip(layers, branches) { layer.decoupled = branch }
+        decoupledContextLength = textLength + m
     }
 }
 
@@ -142,6 +179,8 @@ public enum UNetInputError: Error, CustomStringConvertible, Equatable {
     case timestepNotFinite
     case context(shape: [Int], batch: Int, dim: Int)
     case extraTokens(shape: [Int], text: [Int])
+    case decoupledContext(length: Int, expected: Int)
+    case decoupledBranches(String)
 
     public var description: String {
         switch self {
@@ -155,6 +194,10 @@ public enum UNetInputError: Error, CustomStringConvertible, Equatable {
             return "U-Net context has shape \(s); pass [\(b), L, \(d)] (text encoder tokens, L ≥ 1)"
         case .extraTokens(let s, let t):
             return "extra conditioning tokens have shape \(s) for text tokens \(t); pass [\(t.first ?? 0), E, \(t.last ?? 0)]"
+        case .decoupledContext(let n, let e):
+            return "U-Net context has \(n) tokens but its decoupled cross-attention expects \(e) (text tokens, then the extra tokens; all-zero extra tokens for none)"
+        case .decoupledBranches(let why):
+            return "cannot attach decoupled cross-attention: \(why)"
         }
     }
 }

@@ -33,6 +33,14 @@ final class TrainCommandTests: XCTestCase {
         let (plain, _) = try failure(["--user-support", "random"])
         XCTAssertTrue(plain.contains("need --personalized"), plain)
     }
+
+    func testUnknownUserInjectionIsRejectedBeforeAnyWork() throws {
+        let (message, dataMade) = try failure(["--personalized", "--user-injection", "film"])
+        XCTAssertTrue(message.contains("--user-injection must be one of appended, decoupled"), message)
+        XCTAssertFalse(dataMade)
+        let (plain, _) = try failure(["--user-injection", "decoupled"])
+        XCTAssertTrue(plain.contains("need --personalized"), plain)
+    }
 }
 
 /// `t2ialign user-encoder train` and `eval --spread`: bad flags name themselves.

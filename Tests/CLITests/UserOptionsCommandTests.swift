@@ -92,6 +92,15 @@ final class UserOptionsCommandTests: XCTestCase {
         XCTAssertNotEqual(seven.pixels, none.pixels, "a user is not the same as no user")
     }
 
+    func testNoUserTokensIsTheNoUserControl() throws {
+        let model = try modelFolder(personalized: true), data = try usersDataset()
+        XCTAssertEqual(try sample(model, ["--user", "7", "--user-data", data, "--no-user-tokens"]).pixels, try sample(model, []).pixels)
+        XCTAssertThrowsError(try SampleCommand.parse(["--model", model, "--prompt", "x", "--no-user-tokens"])) { error in
+            XCTAssertTrue(SampleCommand.message(for: error).contains("--no-user-tokens is a control for --user or --user-mix"),
+                          SampleCommand.message(for: error))
+        }
+    }
+
     func testUserGridHasOneRowPerUserOverTheSamePrompts() throws {
         let model = try modelFolder(personalized: true), data = try usersDataset()
         let out = temporary("grid")

@@ -83,4 +83,37 @@ final class ParityTests: XCTestCase {
         print(String(format: "parity: text max-abs %.2e, eps max-abs %.2e, worst gradient %@ relative %.2e",
                      textError, epsError, worst.name, worst.error))
     }
+
+    /// The same U-Net with diffusers' IP-Adapter processor on every cross-attention layer, the last 3 context
+    /// tokens split off (Scripts/make_decoupled_attention_fixture.py) = `attach`ed decoupled branches.
+    func testDecoupledCrossAttentionMatchesDiffusersIPAdapter() throws {
+        let io = try SafeTensors.read(fixture("parity_io", "safetensors")).tensors
+        let fx = try SafeTensors.read(fixture("parity_decoupled", "safetensors")).tensors
+        func tensor(_ d: [String: Tensor], _ name: String) throws -> Tensor { try XCTUnwrap(d[name], "fixture lacks \(name)") }
+        var rng = RNG(seed: 0)
+        let unet = try UNet2DConditionModel(config: UNetConfig.load(from: fixture("parity_unet_config", "json")), rng: &rng)
+        try unet.load(stateDict: SafeTensors.read(fixture("parity_unet", "safetensors")).tensors)
+        // Layer names in crossAttentionLayers order, as diffusers names the modules.
+        let paths = unet.namedParameters().map(\.0).filter { $0.hasSuffix("attn2.to_k.weight") }.map { String($0.dropLast(".to_k.weight".count)) }
+        let branches = try zip(paths, unet.crossAttentionLayers).map { path, layer -> DecoupledCrossAttention in
+            let b = DecoupledCrossAttention(contextDim: layer.toK.inFeatures, innerDim: layer.toK.outFeatures, tokenCount: 3, rng: &rng)
+            try b.load(stateDict: ["to_k.weight": tensor(fx, path + ".to_k.weight"), "to_v.weight": tensor(fx, path + ".to_v.weight")])
+            return b
+        }
+        let text = try tensor(io, "text_hidden")
+        try unet.attach(branches, textLength: text.shape[1])
+        let extra = try tensor(io, "extra")
+        extra.requiresGrad = true
+        let eps = try unet(try tensor(io, "sample"), timesteps: try tensor(io, "timesteps"),
+                           context: UNet2DConditionModel.appendingTokens(extra, to: text))
+        let loss = mean(square(eps))
+        XCTAssertLessThan(maxAbsDiff(eps, try tensor(fx, "eps")), 1e-4, "U-Net eps with decoupled branches")
+        XCTAssertEqual(loss.item(), try tensor(fx, "loss").item(), accuracy: 1e-6)
+        loss.backward()
+        XCTAssertLessThan(relativeError(try XCTUnwrap(extra.grad), try tensor(fx, "grad.extra")), 1e-3, "gradient of the extra tokens")
+        for (path, b) in zip(paths, branches) {
+            XCTAssertLessThan(relativeError(try XCTUnwrap(b.toK.weight.grad), try tensor(fx, "grad." + path + ".to_k.weight")), 1e-3, path)
+            XCTAssertLessThan(relativeError(try XCTUnwrap(b.toV.weight.grad), try tensor(fx, "grad." + path + ".to_v.weight")), 1e-3, path)
+        }
+    }
 }

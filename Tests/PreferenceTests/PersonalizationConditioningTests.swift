@@ -131,11 +131,10 @@ final class PersonalizationConditioningTests: XCTestCase {
         }
         let none = try UserConditioning.make(parts: p, source: .none, data: data)
         XCTAssertEqual(none.tokens.toArray(), [Float](repeating: 0, count: 3 * 16))
-        let hook = one.extraTokens
-        XCTAssertEqual(try hook(2..<5)?.shape, [3, 3, 16])
-
         // The hook plugs into generate(): a personalized model samples for a user (tiny model, 2 steps).
         let model = try TinyWorld.model()
+        let hook = try one.extraTokens(for: model)
+        XCTAssertEqual(try hook(2..<5)?.shape, [3, 3, 16])
         let gens = [RNG(seed: 0, stream: 0), RNG(seed: 0, stream: 1)]
         let options = GenerationOptions(steps: 2, guidance: 2)
         let withUser = try model.generate(prompts: ["a red circle", "a red circle"], generators: gens, options: options, extraTokens: hook)
@@ -156,5 +155,55 @@ final class PersonalizationConditioningTests: XCTestCase {
         XCTAssertEqual(loaded.projection.config, p.projection.config)
         XCTAssertEqual(loaded.projection.weight.toArray(), p.projection.weight.toArray())
         XCTAssertEqual(loaded.encoder.stateDict()["proj_out.weight"]?.toArray(), p.encoder.stateDict()["proj_out.weight"]?.toArray())
+    }
+
+    func testDecoupledProjectionFolderRoundTripAndAttach() throws {
+        let model = try TinyWorld.model()
+        let p = try UserProjection.forUNet(model.unet, embeddingDim: 3, numTokens: 2, shots: 2, userDropout: 0.1, injection: .decoupled)
+        let layers = model.unet.crossAttentionLayers
+        XCTAssertEqual(p.branches.count, layers.count)
+        XCTAssertEqual(p.config.branchInnerDims, layers.map(\.toK.outFeatures))
+        XCTAssertEqual(p.branches[0].toV.weight.toArray(), layers[0].toV.weight.toArray(), "IP-Adapter init: a copy of the text's K/V")
+        var rng = RNG(seed: 6)
+        for i in 0..<p.weight.count { p.weight.data[i] = rng.nextNormal() * 0.3 }
+        let original = try PersonalizedModelParts(encoder: PersonalizationWorld.encoder(), projection: p)
+        let dir = PersonalizationWorld.temporaryDirectory("model")
+        try original.save(to: dir)
+        let loaded = try PersonalizedModelParts.load(modelDirectory: dir)
+        XCTAssertEqual(loaded.projection.config, p.config)
+        let a = p.stateDict(), b = loaded.projection.stateDict()
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        XCTAssertTrue(a.keys.contains("attn2.0.to_k.weight"), "\(a.keys.sorted())")
+        for (name, t) in a { XCTAssertEqual(t.toArray(), b[name]?.toArray(), name) }
+
+        // Sampling: the hook attaches the loaded branches; "no user" is then exactly the unattached model.
+        let data = try usersDataset()
+        let gens = [RNG(seed: 0, stream: 0)], options = GenerationOptions(steps: 2, guidance: 2), prompts = ["a red circle"]
+        let plain = try model.generate(prompts: prompts, generators: gens, options: options)
+        let attachedModel = try TinyWorld.model()
+        let user = try UserConditioning.make(parts: loaded, source: .user(1), data: data)
+        let none = try UserConditioning.make(parts: loaded, source: .none, data: data)
+        let withUser = try attachedModel.generate(prompts: prompts, generators: gens, options: options,
+                                                  extraTokens: user.extraTokens(for: attachedModel))
+        XCTAssertEqual(attachedModel.unet.decoupledBranches.count, layers.count)
+        let noUser = try attachedModel.generate(prompts: prompts, generators: gens, options: options,
+                                                extraTokens: none.extraTokens(for: attachedModel))
+        XCTAssertEqual(noUser[0].pixels, plain[0].pixels, "zero user tokens add nothing through their own branch")
+        XCTAssertNotEqual(withUser[0].pixels, plain[0].pixels, "a user's tokens change the images")
+        // Once attached, a context without the user tokens is refused rather than misread.
+        XCTAssertThrowsError(try attachedModel.generate(prompts: prompts, generators: gens, options: options)) {
+            XCTAssertTrue("\($0)".contains("decoupled cross-attention expects"), "\($0)")
+        }
+    }
+
+    func testProjectionConfigWithoutInjectionIsAppended() throws {
+        // user_projection/config.json as written before decoupled branches existed.
+        let json = #"{"embedding_dim": 4, "num_tokens": 4, "cross_attention_dim": 64, "shots": 4, "user_dropout": 0.1}"#
+        let config = try JSONDecoder().decode(UserProjectionConfig.self, from: Data(json.utf8))
+        XCTAssertEqual(config.injection, .appended)
+        XCTAssertEqual(config.branchInnerDims, [])
+        var bad = config
+        bad.injection = .decoupled
+        XCTAssertThrowsError(try UserProjection(config: bad)) { XCTAssertTrue("\($0)".contains("branch_inner_dims"), "\($0)") }
     }
 }

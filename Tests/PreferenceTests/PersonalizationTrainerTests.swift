@@ -41,26 +41,46 @@ final class PersonalizationTrainerTests: XCTestCase {
     func testReferenceSeesNoUserTokens() throws {
         let data = try PersonalizationWorld.dataset(["train": Self.users])
         let encoder = try PersonalizationWorld.encoderFolder()
-        let plainDir = PersonalizationWorld.temporaryDirectory("run"), personalDir = PersonalizationWorld.temporaryDirectory("run")
+        let plainDir = PersonalizationWorld.temporaryDirectory("run")
         try run(config(steps: 1, personalized: nil), data: data, dir: plainDir)
-        let trainer = try run(config(steps: 1, personalized: encoder), data: data, dir: personalDir)
-        let plain = try metrics(plainDir)[0], personal = try metrics(personalDir)[0]
-        // Same batch, noise and t: the reference of the personalized run computes exactly what the plain
-        // run's reference does (text only), while its trained network sees the user tokens too.
-        XCTAssertEqual(personal.referenceWin, plain.referenceWin)
-        XCTAssertEqual(personal.referenceLose, plain.referenceLose)
+        let plain = try metrics(plainDir)[0]
         XCTAssertEqual(plain.policyWin, plain.referenceWin)
-        XCTAssertNotEqual(personal.policyWin, personal.referenceWin)
-        XCTAssertGreaterThan(personal.gradNorm, 0)
-        XCTAssertNotNil(trainer.userProjection?.weight.grad, "the projection is trained jointly")
-        XCTAssertTrue(trainer.userEncoder?.parameters().allSatisfy { !$0.requiresGrad } ?? false, "the user encoder stays frozen")
-        XCTAssertEqual(trainer.userIndex?.users, [1, 2, 3], "all users' pairs at once")
-        // The model folder carries both personalization parts.
-        let parts = try PersonalizedModelParts.load(modelDirectory: trainer.modelPath)
-        XCTAssertEqual(parts.projection.config.numTokens, 2)
-        XCTAssertEqual(parts.projection.config.crossAttentionDim, 16)
-        XCTAssertEqual(parts.projection.weight.toArray(), trainer.userProjection?.weight.toArray())
-        XCTAssertNoThrow(try TextToImageModel.load(from: trainer.modelPath), "still a plain model folder too")
+        for injection in UserTokenInjection.allCases {
+            let personalDir = PersonalizationWorld.temporaryDirectory("run")
+            let trainer = try run(config(steps: 1, personalized: encoder) { $0.personalization?.injection = injection },
+                                  data: data, dir: personalDir)
+            let personal = try metrics(personalDir)[0]
+            // Same batch, noise and t: the reference of the personalized run computes exactly what the plain
+            // run's reference does (text only).
+            XCTAssertEqual(personal.referenceWin, plain.referenceWin, "\(injection)")
+            XCTAssertEqual(personal.referenceLose, plain.referenceLose, "\(injection)")
+            switch injection {
+            case .appended:
+                // Zero tokens appended to the text's softmax already change the trained network's attention.
+                XCTAssertNotEqual(personal.policyWin, personal.referenceWin)
+            case .decoupled:
+                // Zero tokens in their own branch add nothing: the trained network starts exactly at the
+                // reference, so the first loss is DPO's ln 2, and only the projection gets a gradient through them.
+                XCTAssertEqual(personal.policyWin, personal.referenceWin)
+                XCTAssertEqual(personal.loss, log(2), accuracy: 1e-6)
+                XCTAssertEqual(trainer.model.unet.decoupledBranches.count, trainer.model.unet.crossAttentionLayers.count)
+            }
+            XCTAssertGreaterThan(personal.gradNorm, 0)
+            let projectionGrad = try XCTUnwrap(trainer.userProjection?.weight.grad, "the projection is trained jointly")
+            XCTAssertTrue(projectionGrad.toArray().contains { $0 != 0 }, "\(injection): the gradient reaches the zero projection")
+            XCTAssertTrue(trainer.userEncoder?.parameters().allSatisfy { !$0.requiresGrad } ?? false, "the user encoder stays frozen")
+            XCTAssertEqual(trainer.userIndex?.users, [1, 2, 3], "all users' pairs at once")
+            // The model folder carries both personalization parts, the decoupled branches with the projection.
+            let parts = try PersonalizedModelParts.load(modelDirectory: trainer.modelPath)
+            XCTAssertEqual(parts.projection.config.numTokens, 2)
+            XCTAssertEqual(parts.projection.config.crossAttentionDim, 16)
+            XCTAssertEqual(parts.projection.config.injection, injection)
+            let saved = parts.projection.stateDict(), trained = try XCTUnwrap(trainer.userProjection).stateDict()
+            XCTAssertEqual(Set(saved.keys), Set(trained.keys))
+            XCTAssertEqual(saved.keys.count, injection == .decoupled ? 1 + 2 * trainer.model.unet.crossAttentionLayers.count : 1)
+            for (name, t) in trained { XCTAssertEqual(saved[name]?.toArray(), t.toArray(), name) }
+            XCTAssertNoThrow(try TextToImageModel.load(from: trainer.modelPath), "still a plain model folder too")
+        }
     }
 
     func testPersonalizedResumeContinuesTheSameTrajectory() throws {
@@ -76,7 +96,8 @@ final class PersonalizationTrainerTests: XCTestCase {
             let b = try run(config(steps: 4, personalized: encoder, configure: set), data: data, dir: split)
             XCTAssertEqual(try metrics(whole).map(\.loss), try metrics(split).map(\.loss), "\(support)")
             XCTAssertEqual(try metrics(whole).map(\.policyWin), try metrics(split).map(\.policyWin), "\(support)")
-            XCTAssertEqual(a.userProjection?.weight.toArray(), b.userProjection?.weight.toArray(), "\(support)")
+            let pa = try XCTUnwrap(a.userProjection).stateDict(), pb = try XCTUnwrap(b.userProjection).stateDict()
+            for (name, t) in pa { XCTAssertEqual(t.toArray(), pb[name]?.toArray(), "\(support) \(name)") }
             let ua = a.model.unet.stateDict(), ub = b.model.unet.stateDict()
             for (name, t) in ua { XCTAssertEqual(t.toArray(), ub[name]?.toArray(), name) }
             firstLosses[support] = try metrics(whole).map(\.loss)

@@ -49,7 +49,8 @@ final class ScorerModelTests: ScorerTempDirTestCase {
             XCTAssertEqual(s[i], scorer.scale().item() * cosine, accuracy: 1e-4)
         }
         let (s1, s2) = try scorer.pairScores(first: pixels, second: pixels, prompts: prompts)
-        XCTAssertEqual(s1.toArray(), s2.toArray())
+        // Same images on both sides; equal up to rounding (a GEMM may round rows of one batch differently).
+        for (a, b) in zip(s1.toArray(), s2.toArray()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         for (a, b) in zip(s1.toArray(), s) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 

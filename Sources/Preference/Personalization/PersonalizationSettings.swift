@@ -15,8 +15,10 @@ public struct PersonalizationSettings: Codable, Sendable, Equatable {
     /// The trained user encoder folder (`t2ialign user-encoder train --out DIR`); frozen during DPO and
     /// copied into the model folder as user_encoder/.
     public var userEncoder: String
-    /// M: user tokens appended after the text tokens.
+    /// M: user tokens (after the text tokens in the context).
     public var tokens = 4
+    /// How the U-Net reads them: their own decoupled cross-attention branch, or the text's (appended).
+    public var injection = UserTokenInjection.decoupled
     /// K: pairs per user embedding (nil: the encoder's `shots`).
     public var shots: Int?
     /// Which K other pairs of its user give a pair's embedding.
@@ -27,10 +29,11 @@ public struct PersonalizationSettings: Codable, Sendable, Equatable {
     /// (it follows the same schedule as the U-Net's).
     public var projectionLearningRate = 1e-3
 
-    public init(userEncoder: String, tokens: Int = 4, shots: Int? = nil, support: UserSupportSelection = .informative,
-                userDropout: Double = 0.1, projectionLearningRate: Double = 1e-3) {
+    public init(userEncoder: String, tokens: Int = 4, injection: UserTokenInjection = .decoupled, shots: Int? = nil,
+                support: UserSupportSelection = .informative, userDropout: Double = 0.1, projectionLearningRate: Double = 1e-3) {
         self.userEncoder = userEncoder
         self.tokens = tokens
+        self.injection = injection
         self.shots = shots
         self.support = support
         self.userDropout = userDropout

@@ -52,8 +52,10 @@ public struct UserConditioning {
         concat(Array(repeating: tokens, count: max(rows, 1)), axis: 0)
     }
 
-    /// The hook for `TextToImageModel.generate(extraTokens:)` and `Evaluator.extraTokensA/B`.
-    public var extraTokens: (Range<Int>) throws -> Tensor? {
+    /// The hook for `model`'s `generate(extraTokens:)` / `Evaluator.extraTokensA/B`. Attaches the projection's
+    /// decoupled branches to `model`'s U-Net first, so the tokens cannot reach a network that would misread them.
+    public func extraTokens(for model: TextToImageModel) throws -> (Range<Int>) throws -> Tensor? {
+        try parts.projection.attach(to: model)
         let me = self
         return { rows in me.tokens(rows: rows.count) }
     }

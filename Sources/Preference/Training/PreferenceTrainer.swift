@@ -17,8 +17,9 @@ import NN
 /// Personalized DPO (`config.personalization`): each pair's user embedding u comes from K other pairs of the
 /// same user (the K most informative, K drawn from the "users" stream, or all: `UserSupportSelection`), through the frozen user model (MAP
 /// weights, whitened: `UserPrior`); a trained `UserProjection`
-/// turns u (zeroed with probability p_udrop) into M tokens appended after the text tokens of the trained
-/// network only — the reference sees the text alone. The projection is checkpointed with the U-Net and
+/// turns u (zeroed with probability p_udrop) into M tokens after the text tokens of the trained network only,
+/// read by their own decoupled cross-attention branches (or the text's, `appended`) — the reference sees the
+/// text alone. The projection is checkpointed with the U-Net and
 /// saved into the model folder (user_projection/, plus the encoder as user_encoder/).
 ///
 /// The run directory is laid out as in pretraining (config.json, metrics.jsonl, checkpoint/, model/) plus
@@ -91,10 +92,11 @@ public final class PreferenceTrainer {
             let encoder = try UserEncoder.load(from: settings.userEncoder)
             encoder.setRequiresGrad(false)
             let k = settings.shots ?? encoder.config.shots
-            let projection = try UserProjection(
-                config: UserProjectionConfig(embeddingDim: encoder.config.embeddingDim, numTokens: settings.tokens,
-                                             crossAttentionDim: model.unet.config.crossAttentionDim, shots: k,
-                                             userDropout: settings.userDropout))
+            // Made after the reference was copied, so only the trained network reads the user tokens.
+            let projection = try UserProjection.forUNet(model.unet, embeddingDim: encoder.config.embeddingDim,
+                                                        numTokens: settings.tokens, shots: k, userDropout: settings.userDropout,
+                                                        injection: settings.injection)
+            try projection.attach(to: model)
             let index = try UserPairIndex(dataset: dataset)
             // Every pair needs K other labelled pairs of its user.
             let candidates = try index.users.flatMap { user in

@@ -23,6 +23,7 @@ public struct SampleCache {
         options.batchSize = 0  // rows do not depend on the batch they share
         var h = FNV1a64()
         model.hashWeights(into: &h)
+        for branch in model.unet.decoupledBranches { branch.hashWeights(into: &h) }  // a user adapter's K′/V′
         h.add(model.schedule.alphasCumprodFloat)
         h.add(Array(model.schedule.predictionType.name.utf8))
         h.add(Array(try JSONFormat.pretty.encode(options)))

@@ -78,7 +78,7 @@ struct SampleCommand: ParsableCommand {
             }
             var bar = ProgressLine(total: rowPrompts.count, label: "sampling")
             let images = try model.generate(prompts: rowPrompts, generators: generators, options: options,
-                                        extraTokens: conditioning?.extraTokens, progress: { done, _ in
+                                        extraTokens: conditioning?.extraTokens(for: model), progress: { done, _ in
                 bar.update(step: done)
             })
             if out.lowercased().hasSuffix(".png") {
@@ -113,7 +113,7 @@ struct SampleCommand: ParsableCommand {
                                                          splits: users.splits, shots: users.userShots)
             var bar = ProgressLine(total: list.count, label: "sampling (\(conditioning.label))")
             let images = try model.generate(prompts: list, generators: generators, options: options,
-                                            extraTokens: conditioning.extraTokens, progress: { done, _ in bar.update(step: done) })
+                                            extraTokens: conditioning.extraTokens(for: model), progress: { done, _ in bar.update(step: done) })
             let folder = URL(fileURLWithPath: out).appendingPathComponent(conditioning.label.replacingOccurrences(of: " ", with: "-"))
             for (i, image) in images.enumerated() {
                 try ImageFile.writePNG(image, to: folder.appendingPathComponent(String(format: "%04d.png", i)).path)

@@ -28,8 +28,9 @@ struct TrainCommand: ParsableCommand {
         non-held-out personal users of --data's users.json, or every user when there is none): each pair's \
         user embedding comes from --user-shots other pairs of its user (--user-support: the most informative \
         ones, random ones, or all of them) through the frozen --user-encoder (MAP weights of the user model), \
-        a user projection (trained with the U-Net) turns it into --user-tokens tokens appended to the text \
-        for the trained network only, and --user-dropout zeroes it. See docs/PERSONALIZATION.md.
+        a user projection (trained with the U-Net) turns it into --user-tokens tokens after the text tokens \
+        of the trained network only, read by their own cross-attention branches (--user-injection decoupled) \
+        or by the text's (appended), and --user-dropout zeroes it. See docs/PERSONALIZATION.md.
 
         Examples:
           t2ialign train --objective dpo --init Models/shapes-base --data cache/shapes --steps 500
@@ -68,7 +69,9 @@ struct TrainCommand: ParsableCommand {
     // Personalized DPO only (optional, so that setting one without --personalized is caught; defaults in the help).
     @Option(name: .customLong("user-encoder"), help: "Trained user encoder folder (t2ialign user-encoder train --out DIR; default runs/user-encoder).")
     var userEncoder: String?
-    @Option(name: .customLong("user-tokens"), help: "M: user tokens appended to the text tokens (default 4).") var userTokens: Int?
+    @Option(name: .customLong("user-tokens"), help: "M: user tokens after the text tokens (default 4).") var userTokens: Int?
+    @Option(name: .customLong("user-injection"), help: "How the U-Net reads them: decoupled (their own cross-attention keys/values, IP-Adapter style; default) or appended (the text's).")
+    var userInjection: String?
     @Option(name: .customLong("user-shots"), help: "K: pairs per user embedding (default: the encoder's).") var userShots: Int?
     @Option(name: .customLong("user-support"), help: "Which other pairs of its user give a pair's embedding: informative (the K most informative; default), random (K) or all.")
     var userSupport: String?
@@ -100,7 +103,7 @@ struct TrainCommand: ParsableCommand {
             config.flip = flip
             config.users = try UserSelection.parse(users)
             let userFlagSet = userEncoder != nil || userTokens != nil || userShots != nil || userSupport != nil
-                || userDropout != nil || userProjectionLR != nil
+                || userDropout != nil || userProjectionLR != nil || userInjection != nil
             if personalized {
                 // PersonalizationSettings' own defaults, overridden by the flags given.
                 var settings = PersonalizationSettings(userEncoder: userEncoder ?? "runs/user-encoder", shots: userShots)
@@ -111,11 +114,17 @@ struct TrainCommand: ParsableCommand {
                     settings.support = support
                 }
                 if let userTokens { settings.tokens = userTokens }
+                if let userInjection {
+                    guard let injection = UserTokenInjection(rawValue: userInjection) else {
+                        throw CLIError("--user-injection must be one of \(UserTokenInjection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(userInjection)'")
+                    }
+                    settings.injection = injection
+                }
                 if let userDropout { settings.userDropout = userDropout }
                 if let userProjectionLR { settings.projectionLearningRate = userProjectionLR }
                 config.personalization = settings
             } else if userFlagSet {
-                throw CLIError("--user-encoder, --user-tokens, --user-shots, --user-support, --user-dropout and --user-projection-lr need --personalized")
+                throw CLIError("--user-encoder, --user-tokens, --user-injection, --user-shots, --user-support, --user-dropout and --user-projection-lr need --personalized")
             }
             try config.validate()
             guard evalPrompts >= 0 else { throw CLIError("--eval-prompts must be 0 (no evaluation) or more") }

@@ -19,11 +19,16 @@ struct UserConditioningOptions: ParsableArguments {
     var userSplit = "heldout_train,train"
     @Option(name: .customLong("user-shots"), help: "K: pairs per embedding (default: the model's).")
     var userShots: Int?
+    @Flag(name: .customLong("no-user-tokens"), help: "Generate without user tokens (a personalized model's no-user condition) while eval's oracle still scores for --user / --user-mix: the control that shows what the tokens add.")
+    var noUserTokens = false
 
     func validate() throws {
         let chosen = [user != nil, userExamples != nil, userMix != nil].filter { $0 }.count
         guard chosen <= 1 else { throw ValidationError("give at most one of --user, --user-examples, --user-mix") }
         if let k = userShots { guard k >= 1 else { throw ValidationError("--user-shots must be at least 1") } }
+        if noUserTokens && user == nil && userMix == nil {
+            throw ValidationError("--no-user-tokens is a control for --user or --user-mix (whose oracle then scores images made without user tokens); give one of them")
+        }
         if let mix = userMix {
             do { _ = try UserMix(parsing: mix) } catch { throw ValidationError("\(error)") }
         }
@@ -43,9 +48,9 @@ struct UserConditioningOptions: ParsableArguments {
     /// The conditioning for the model folder at `path`: the chosen user's tokens for a personalized model
     /// (zero tokens when no user is chosen), nil for a model without user_projection/ — where choosing a
     /// user is an error when `required` (sample), and ignored otherwise (eval's baseline). Pass
-    /// `.extraTokens` to `generate` / `Evaluator.extraTokensA/B`.
+    /// `.extraTokens(for: model)` to `generate` / `Evaluator.extraTokensA/B`.
     func conditioning(modelFolder path: String, required: Bool) throws -> UserConditioning? {
-        let chosen = try source
+        let chosen = noUserTokens ? .none : try source
         guard PersonalizedModelParts.exists(in: path) else {
             // Asking a non-personalized model for a user: load() throws the error that says so.
             if required && chosen != .none { _ = try PersonalizedModelParts.load(modelDirectory: path) }

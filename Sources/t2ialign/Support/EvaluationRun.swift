@@ -32,8 +32,8 @@ enum EvaluationRun {
         let evaluator = try Evaluator(modelA: TextToImageModel.load(from: r.model), nameA: name(r.model, r.conditioningA),
                                       modelB: TextToImageModel.load(from: r.baseline), nameB: name(r.baseline, r.conditioningB),
                                       scorer: r.scorer, prompts: r.prompts, settings: r.settings, directory: r.out)
-        evaluator.extraTokensA = r.conditioningA?.extraTokens
-        evaluator.extraTokensB = r.conditioningB?.extraTokens
+        evaluator.extraTokensA = try r.conditioningA?.extraTokens(for: evaluator.modelA)
+        evaluator.extraTokensB = try r.conditioningB?.extraTokens(for: evaluator.modelB)
         if let root = r.sampleCache {
             evaluator.cacheA = try SampleCache(root: root, model: evaluator.modelA, options: r.settings.generation,
                                                extraTokens: r.conditioningA?.tokens)
