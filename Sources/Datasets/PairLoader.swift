@@ -31,6 +31,8 @@ public final class PairLoader {
     public let flip: Bool
     /// Drop an epoch's last incomplete batch (the default) instead of returning a smaller one.
     public let dropLast: Bool
+    /// The dataset's pair indices this loader serves (every pair unless a subset was given).
+    public let pool: [Int]
     public private(set) var position: LoaderPosition
     /// Pairs skipped at batch time because an image failed to load (lenient datasets only).
     public private(set) var imageFailures: [RowError] = []
@@ -42,22 +44,31 @@ public final class PairLoader {
     static let shuffleStream: UInt64 = 0x5348_5546  // "SHUF"
     static let flipStream: UInt64 = 0x464C_4950     // "FLIP"
 
+    /// `pool`: serve only these pair indices of `dataset` (shuffled among themselves); nil for all pairs.
     public init(dataset: PairDataset, batchSize: Int, seed: UInt64, shuffle: Bool = true, flip: Bool = false,
-                dropLast: Bool = true, position: LoaderPosition = .start) throws {
+                dropLast: Bool = true, position: LoaderPosition = .start, pool: [Int]? = nil) throws {
         guard batchSize > 0 else { throw DatasetError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard dataset.count > 0 else {
             throw DatasetError.noPairs(file: dataset.file, detail: "\(dataset.report.rows) rows, \(dataset.report.skipped) skipped")
         }
-        if dropLast && dataset.count < batchSize {
+        if let pool {
+            guard !pool.isEmpty else { throw DatasetError.noPairs(file: dataset.file, detail: "the selected subset of pairs is empty") }
+            guard pool.allSatisfy({ (0..<dataset.count).contains($0) }) else {
+                throw DatasetError.invalidArgument("a pair subset names indices outside the \(dataset.count) pairs of \(dataset.file)")
+            }
+        }
+        let count = pool?.count ?? dataset.count
+        if dropLast && count < batchSize {
             throw DatasetError.invalidArgument(
-                "batch size \(batchSize) is larger than the \(dataset.count) usable pairs of \(dataset.file): "
+                "batch size \(batchSize) is larger than the \(count) usable pairs of \(dataset.file): "
                 + "lower the batch size (or keep the last incomplete batch)")
         }
-        guard position.epoch >= 0, position.offset >= 0, position.offset <= dataset.count else {
+        guard position.epoch >= 0, position.offset >= 0, position.offset <= count else {
             throw DatasetError.invalidArgument(
-                "loader position epoch \(position.epoch), offset \(position.offset) does not fit \(dataset.count) pairs "
+                "loader position epoch \(position.epoch), offset \(position.offset) does not fit \(count) pairs "
                 + "(was the checkpoint made with another dataset?)")
         }
+        self.pool = pool ?? Array(0..<dataset.count)
         self.dataset = dataset
         self.batchSize = batchSize
         self.seed = seed
@@ -69,7 +80,7 @@ public final class PairLoader {
 
     /// Full batches per epoch (plus one partial batch when `dropLast` is off and pairs remain).
     public var batchesPerEpoch: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        dropLast ? pool.count / batchSize : (pool.count + batchSize - 1) / batchSize
     }
 
     /// The order in which epoch `epoch` visits the pairs: a Fisher–Yates shuffle seeded by (seed, epoch).
@@ -94,7 +105,8 @@ public final class PairLoader {
         var emptyEpochs = 0
         while true {
             if orderEpoch != position.epoch {
-                order = PairLoader.order(count: dataset.count, seed: seed, epoch: position.epoch, shuffle: shuffle)
+                let pool = self.pool
+                order = PairLoader.order(count: pool.count, seed: seed, epoch: position.epoch, shuffle: shuffle).map { pool[$0] }
                 orderEpoch = position.epoch
             }
             let left = order.count - position.offset

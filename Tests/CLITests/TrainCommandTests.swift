@@ -38,8 +38,12 @@ final class TrainCommandTests: XCTestCase {
         let (message, dataMade) = try failure(["--personalized", "--user-injection", "film"])
         XCTAssertTrue(message.contains("--user-injection must be one of appended, decoupled"), message)
         XCTAssertFalse(dataMade)
-        let (plain, _) = try failure(["--user-injection", "decoupled"])
-        XCTAssertTrue(plain.contains("need --personalized"), plain)
+        for flag in [["--user-injection", "decoupled"], ["--user-taste-pairs", "0.1"]] {
+            let (plain, _) = try failure(flag)
+            XCTAssertTrue(plain.contains("need --personalized"), plain)
+        }
+        let (margin, _) = try failure(["--personalized", "--user-taste-pairs", "2"])
+        XCTAssertTrue(margin.contains("--user-taste-pairs"), margin)
     }
 }
 

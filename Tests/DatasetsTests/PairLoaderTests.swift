@@ -88,6 +88,26 @@ final class PairLoaderTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try (0..<3).map { _ in try keep.next().size }, [3, 3, 1])
     }
 
+    func testPoolServesOnlyItsPairsEachOncePerEpochAndResumes() throws {
+        let ds = try dataset(10)
+        let pool = [1, 2, 5, 7, 8]
+        let loader = try PairLoader(dataset: ds, batchSize: 2, seed: 4, flip: true, pool: pool)
+        XCTAssertEqual(loader.batchesPerEpoch, 2)
+        let epoch0 = try (0..<2).flatMap { _ in try loader.next().pairIndices }
+        XCTAssertEqual(epoch0, Array(PairLoader.order(count: 5, seed: 4, epoch: 0).prefix(4).map { pool[$0] }))
+        XCTAssertEqual(Set(epoch0).count, 4)
+        XCTAssertTrue(Set(epoch0).isSubset(of: pool))
+        let position = loader.position
+        XCTAssertEqual(position, LoaderPosition(epoch: 0, offset: 4))
+        let next = try loader.next()
+        XCTAssertEqual(next.pairIndices, Array(PairLoader.order(count: 5, seed: 4, epoch: 1).prefix(2).map { pool[$0] }))
+        let resumed = try PairLoader(dataset: ds, batchSize: 2, seed: 4, flip: true, position: position, pool: pool)
+        XCTAssertEqual(try resumed.next(), next)
+        XCTAssertThrowsError(try PairLoader(dataset: ds, batchSize: 2, seed: 4, pool: [])) { XCTAssertTrue("\($0)".contains("subset of pairs is empty"), "\($0)") }
+        XCTAssertThrowsError(try PairLoader(dataset: ds, batchSize: 2, seed: 4, pool: [3, 10])) { XCTAssertTrue("\($0)".contains("outside the 10 pairs"), "\($0)") }
+        XCTAssertThrowsError(try PairLoader(dataset: ds, batchSize: 3, seed: 4, pool: [1, 2])) { XCTAssertTrue("\($0)".contains("larger than the 2 usable pairs"), "\($0)") }
+    }
+
     func testResumeFromAPositionGivesTheSameBatches() throws {
         let ds = try dataset(10)
         let full = try PairLoader(dataset: ds, batchSize: 4, seed: 11, flip: true)

@@ -109,6 +109,39 @@ final class PersonalizationTrainerTests: XCTestCase {
         XCTAssertNotEqual(firstLosses[.informative], firstLosses[.random], "the two selections give different embeddings")
     }
 
+    func testTastePairsAreThoseWhoseUserChangesThePrediction() throws {
+        let data = try PersonalizationWorld.dataset(["train": Self.users])
+        // An untrained ψ has near-zero outputs; scaled up, its taste term moves predictions by user.
+        let model = try PersonalizationWorld.encoder()
+        let last = try XCTUnwrap(model.stateDict()["proj_out.weight"])
+        for i in 0..<last.count { last.data[i] *= 200 }
+        let encoder = PersonalizationWorld.temporaryDirectory("encoder")
+        try model.save(to: encoder)
+        let margin = 0.01
+        let trainer = try run(config(steps: 2, personalized: encoder) { $0.personalization?.tasteMargin = margin },
+                              data: data, dir: PersonalizationWorld.temporaryDirectory("run"))
+        let kept = try XCTUnwrap(trainer.tastePairs)
+        // The definition, recomputed from public parts: per user, MAP weights from all their pairs, then
+        // |σ(logit with them) − σ(logit with μ)| ≥ margin.
+        let index = try XCTUnwrap(trainer.userIndex), userEncoder = try XCTUnwrap(trainer.userEncoder)
+        let prior = try userEncoder.prior()
+        var expected: [Int] = []
+        for user in index.users {
+            let pairs = try index.supportPairs(of: user, need: 0)
+            let features = try UserPairFeatures.compute(dataset: trainer.dataset, pairs: pairs, encoder: userEncoder)
+            let own = prior.mapEstimate(features)
+            func p(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+            expected += zip(pairs, features).filter { abs(p(prior.logit($0.1, weights: own)) - p(prior.logit($0.1, weights: prior.mean))) >= margin }.map(\.0)
+        }
+        XCTAssertEqual(kept, expected.sorted())
+        XCTAssertFalse(kept.isEmpty)
+        XCTAssertLessThanOrEqual(kept.count, trainer.dataset.count)
+        var c = config(steps: 1, personalized: encoder) { $0.personalization?.tasteMargin = 1.5 }
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--user-taste-pairs"), "\($0)") }
+        c.personalization?.tasteMargin = nil
+        XCTAssertNoThrow(try c.validate())
+    }
+
     func testUserWithTooFewPairsIsRejected() throws {
         // K = 2 needs 3 pairs per user (K others for each pair); user 4 has 2.
         let data = try PersonalizationWorld.dataset(["train": Self.users + [(4, .dark, 2)]])

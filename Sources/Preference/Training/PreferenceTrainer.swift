@@ -66,6 +66,8 @@ public final class PreferenceTrainer {
     let userPrior: UserPrior?
     let supportFeatures: [Int: UserPairFeature]
     let informativeSupport: [Int: [Int]]
+    /// The pairs trained on when `tasteMargin` restricts them (nil: every pair of the dataset).
+    public let tastePairs: [Int]?
     /// K for personalized runs.
     var shots: Int { config.personalization.flatMap(\.shots) ?? userEncoder?.config.shots ?? 0 }
 
@@ -114,6 +116,9 @@ public final class PreferenceTrainer {
                 let pairs = try index.supportPairs(of: user, need: 0)
                 return (user, prior.informativeOrder(pairs.map { byPair[$0]! }).map { pairs[$0] })
             })
+            tastePairs = try settings.tasteMargin.map { margin in
+                try Self.tastePairs(index: index, features: byPair, prior: prior, margin: margin)
+            }
         } else {
             userEncoder = nil
             userProjection = nil
@@ -121,7 +126,28 @@ public final class PreferenceTrainer {
             userPrior = nil
             supportFeatures = [:]
             informativeSupport = [:]
+            tastePairs = nil
         }
+    }
+
+    /// Each user's pairs whose predicted preference under the user's own weights (MAP from all their pairs)
+    /// differs from the average user's (μ) by at least `margin` in probability: the pairs where who labels
+    /// them matters, so the user-conditioned part of the model gets a gradient from every pair of a batch.
+    static func tastePairs(index: UserPairIndex, features: [Int: UserPairFeature], prior: UserPrior, margin: Double) throws -> [Int] {
+        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        var kept: [Int] = []
+        for user in index.users {
+            let pairs = try index.supportPairs(of: user, need: 0)
+            let own = prior.mapEstimate(pairs.compactMap { features[$0] })
+            kept += pairs.filter { p in
+                guard let f = features[p] else { return false }
+                return abs(sigmoid(prior.logit(f, weights: own)) - sigmoid(prior.logit(f, weights: prior.mean))) >= margin
+            }
+        }
+        guard !kept.isEmpty else {
+            throw PreferenceTrainingError.data("no pair's predicted preference moves by \(margin) between its user and the average user; lower --user-taste-pairs")
+        }
+        return kept.sorted()
     }
 
     var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint").path }
@@ -181,7 +207,7 @@ public final class PreferenceTrainer {
             try? FileManager.default.removeItem(atPath: metricsPath)
         }
         let loader = try PairLoader(dataset: dataset, batchSize: config.batchSize, seed: config.seed,
-                                    flip: config.flip, position: position)
+                                    flip: config.flip, position: position, pool: tastePairs)
 
         let save = { (at: Int) in
             var optimizerState = Self.unprefixed(optimizer.state())

@@ -75,6 +75,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("user-shots"), help: "K: pairs per user embedding (default: the encoder's).") var userShots: Int?
     @Option(name: .customLong("user-support"), help: "Which other pairs of its user give a pair's embedding: informative (the K most informative; default), random (K) or all.")
     var userSupport: String?
+    @Option(name: .customLong("user-taste-pairs"), help: "Train only on pairs whose predicted preference differs between their user and the average user by at least this probability margin (e.g. 0.1; default: every pair).")
+    var userTastePairs: Double?
     @Option(name: .customLong("user-dropout"), help: "p_udrop: probability of zeroing a pair's user embedding (default 0.1).") var userDropout: Double?
     @Option(name: .customLong("user-projection-lr"), help: "Peak learning rate of the user projection, trained from scratch (default 1e-3).")
     var userProjectionLR: Double?
@@ -103,7 +105,7 @@ struct TrainCommand: ParsableCommand {
             config.flip = flip
             config.users = try UserSelection.parse(users)
             let userFlagSet = userEncoder != nil || userTokens != nil || userShots != nil || userSupport != nil
-                || userDropout != nil || userProjectionLR != nil || userInjection != nil
+                || userDropout != nil || userProjectionLR != nil || userInjection != nil || userTastePairs != nil
             if personalized {
                 // PersonalizationSettings' own defaults, overridden by the flags given.
                 var settings = PersonalizationSettings(userEncoder: userEncoder ?? "runs/user-encoder", shots: userShots)
@@ -121,10 +123,11 @@ struct TrainCommand: ParsableCommand {
                     settings.injection = injection
                 }
                 if let userDropout { settings.userDropout = userDropout }
+                settings.tasteMargin = userTastePairs
                 if let userProjectionLR { settings.projectionLearningRate = userProjectionLR }
                 config.personalization = settings
             } else if userFlagSet {
-                throw CLIError("--user-encoder, --user-tokens, --user-injection, --user-shots, --user-support, --user-dropout and --user-projection-lr need --personalized")
+                throw CLIError("--user-encoder, --user-tokens, --user-injection, --user-shots, --user-support, --user-taste-pairs, --user-dropout and --user-projection-lr need --personalized")
             }
             try config.validate()
             guard evalPrompts >= 0 else { throw CLIError("--eval-prompts must be 0 (no evaluation) or more") }
@@ -142,8 +145,15 @@ struct TrainCommand: ParsableCommand {
             print("\(objective.rawValue): β \(config.effectiveBeta), lr \(config.learningRate), \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs"
                   + (trainer.reference == nil ? ", no reference network" : ", frozen reference U-Net"))
             if let projection = trainer.userProjection, let index = trainer.userIndex {
-                print("personalized: \(index.users.count) users, u from K = \(projection.config.shots) other pairs of the user (\(config.personalization?.support.rawValue ?? "")), "
-                      + "\(projection.config.numTokens) user tokens, p_udrop \(projection.config.userDropout); the reference sees the text only")
+                let support = config.personalization?.support == .all ? "all other pairs"
+                    : "K = \(projection.config.shots) other pairs (\(config.personalization?.support.rawValue ?? ""))"
+                let reading = projection.config.injection == .decoupled ? "read by their own cross-attention branches" : "appended to the text's"
+                print("personalized: \(index.users.count) users, u from \(support) of the user, \(projection.config.numTokens) user tokens "
+                      + "\(reading) (lr \(config.personalization?.projectionLearningRate ?? 0)), p_udrop \(projection.config.userDropout); "
+                      + "the reference sees the text only")
+                if let pairs = trainer.tastePairs {
+                    print("personalized: training on the \(pairs.count) of \(trainer.dataset.count) pairs whose predicted preference moves by ≥ \(config.personalization?.tasteMargin ?? 0) between their user and the average user")
+                }
             }
             let command = "t2ialign " + CommandLine.arguments.dropFirst().joined(separator: " ")
             let finished = try trainer.run { last, seconds in
