@@ -22,7 +22,8 @@ STEPS=${STEPS:-1500}
 SUPPORT=${SUPPORT:-all}                    # --user-support of personalized DPO: which other pairs give a pair's u
 PROJECTION_LR=${PROJECTION_LR:-1e-3}       # --user-projection-lr
 INJECTION=${INJECTION:-decoupled}          # --user-injection: decoupled (own cross-attention K/V) or appended
-EXTRA=${EXTRA:-}                           # more flags for the personalized run, e.g. "--user-taste-pairs 0.1"
+SEED=${SEED:-0}                            # training seed of the personalized run
+EXTRA=${EXTRA:-}                           # more flags for the personalized run, e.g. "--user-taste-pairs 0" (every pair)
 GRID_USERS=${GRID_USERS:-41,44,47,50}      # one held-out user per archetype of DATA
 
 [ -x "$BIN" ] || swift build -c release --product t2ialign
@@ -32,7 +33,7 @@ GRID_USERS=${GRID_USERS:-41,44,47,50}      # one held-out user per archetype of 
 [ -f "$ENCODER/model.safetensors" ] || "$BIN" user-encoder train --data "$USERS_DATA" --eval-data "$DATA" --out "$ENCODER"
 [ -f "$OUT/dpo/model/user_projection/config.json" ] || "$BIN" train --objective dpo --personalized --init "$DPO" \
     --data "$USERS_DATA" --user-encoder "$ENCODER" --user-support "$SUPPORT" --user-projection-lr "$PROJECTION_LR" --user-injection "$INJECTION" \
-    --steps "$STEPS" --seed 0 $EXTRA --out "$OUT/dpo"
+    --steps "$STEPS" --seed "$SEED" $EXTRA --out "$OUT/dpo"
 model="$OUT/dpo/model"
 
 heldout=$(python3 -c 'import json, sys
@@ -66,8 +67,8 @@ for line in sys.stdin:
 for a in sorted({a for a, _ in by}, key=lambda a: (a == "all", a)):
     d, b, c = by[(a, "vs-dpo")], by[(a, "vs-base")], by[(a, "no-user")]
     print("| %s | mean over %d users | %.1f%% | %.1f%% | %.1f%% |" % (a, len(d), sum(d) / len(d), sum(b) / len(b), sum(c) / len(c)))')
-printf '%s\n%s\n\nPersonalized DPO: %s steps from %s on the training users of %s (user model %s, --user-support %s,\n--user-projection-lr %s, --user-injection %s, seed 0%s); each held-out user of %s is\nrepresented by the 4 most informative of their heldout_train pairs; evaluation: 100 evenly spread test prompts, 1 seed,\nDDIM 25, guidance 3, oracle reward of that user.\n' \
-    "$rows" "$means" "$STEPS" "$DPO" "$USERS_DATA" "$ENCODER" "$SUPPORT" "$PROJECTION_LR" "$INJECTION" "${EXTRA:+, $EXTRA}" "$DATA" | tee "$OUT/table.md"
+printf '%s\n%s\n\nPersonalized DPO: %s steps from %s on the training users of %s (user model %s, --user-support %s,\n--user-projection-lr %s, --user-injection %s, seed %s%s); each held-out user of %s is\nrepresented by the 4 most informative of their heldout_train pairs; evaluation: 100 evenly spread test prompts, 1 seed,\nDDIM 25, guidance 3, oracle reward of that user.\n' \
+    "$rows" "$means" "$STEPS" "$DPO" "$USERS_DATA" "$ENCODER" "$SUPPORT" "$PROJECTION_LR" "$INJECTION" "$SEED" "${EXTRA:+, $EXTRA}" "$DATA" | tee "$OUT/table.md"
 
 printf '%s\n' "a large red circle in the center on a orange background" "a orange circle on a white background" \
     "a yellow square on a blue background" "a large yellow square on a black background" \

@@ -27,8 +27,9 @@ public struct PersonalizationSettings: Codable, Sendable, Equatable {
     public var userDropout = 0.1
     /// Train only on the pairs whose predicted preference depends on who labelled them: those where the user
     /// model's P(winner-side ≻ other | the user's weights from all their pairs) differs from P(… | the average
-    /// user's weights μ) by at least this much. nil: every pair (the default).
-    public var tasteMargin: Double?
+    /// user's weights μ) by at least this much (docs/PERSONALIZATION.md §5.1: without it the generator does not
+    /// learn to read u). 0: every pair.
+    public var tasteMargin = 0.1
     /// Peak learning rate of the user projection, which starts from scratch while the U-Net is fine-tuned
     /// (it follows the same schedule as the U-Net's).
     public var projectionLearningRate = 1e-3
@@ -50,7 +51,7 @@ public struct PersonalizationSettings: Codable, Sendable, Equatable {
         guard tokens >= 1 else { throw bad("--user-tokens", "must be at least 1") }
         if let k = shots { guard k >= 1 else { throw bad("--user-shots", "must be at least 1") } }
         guard (0...1).contains(userDropout) else { throw bad("--user-dropout", "must be in [0, 1]") }
-        if let m = tasteMargin { guard m > 0, m < 1 else { throw bad("--user-taste-pairs", "must be a probability margin in (0, 1), e.g. 0.1") } }
+        guard tasteMargin >= 0, tasteMargin < 1 else { throw bad("--user-taste-pairs", "must be a probability margin in [0, 1), e.g. 0.1 (0: every pair)") }
         guard projectionLearningRate > 0, projectionLearningRate.isFinite else {
             throw bad("--user-projection-lr", "must be a positive number")
         }

@@ -66,7 +66,7 @@ public final class PreferenceTrainer {
     let userPrior: UserPrior?
     let supportFeatures: [Int: UserPairFeature]
     let informativeSupport: [Int: [Int]]
-    /// The pairs trained on when `tasteMargin` restricts them (nil: every pair of the dataset).
+    /// The pairs trained on when `tasteMargin` > 0 restricts them (nil: every pair of the dataset).
     public let tastePairs: [Int]?
     /// K for personalized runs.
     var shots: Int { config.personalization.flatMap(\.shots) ?? userEncoder?.config.shots ?? 0 }
@@ -116,9 +116,8 @@ public final class PreferenceTrainer {
                 let pairs = try index.supportPairs(of: user, need: 0)
                 return (user, prior.informativeOrder(pairs.map { byPair[$0]! }).map { pairs[$0] })
             })
-            tastePairs = try settings.tasteMargin.map { margin in
-                try Self.tastePairs(index: index, features: byPair, prior: prior, margin: margin)
-            }
+            tastePairs = settings.tasteMargin > 0
+                ? try Self.tastePairs(index: index, features: byPair, prior: prior, margin: settings.tasteMargin) : nil
         } else {
             userEncoder = nil
             userProjection = nil

@@ -75,7 +75,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("user-shots"), help: "K: pairs per user embedding (default: the encoder's).") var userShots: Int?
     @Option(name: .customLong("user-support"), help: "Which other pairs of its user give a pair's embedding: informative (the K most informative; default), random (K) or all.")
     var userSupport: String?
-    @Option(name: .customLong("user-taste-pairs"), help: "Train only on pairs whose predicted preference differs between their user and the average user by at least this probability margin (e.g. 0.1; default: every pair).")
+    @Option(name: .customLong("user-taste-pairs"), help: "Train only on pairs whose predicted preference differs between their user and the average user by at least this probability margin (default 0.1; 0: every pair).")
     var userTastePairs: Double?
     @Option(name: .customLong("user-dropout"), help: "p_udrop: probability of zeroing a pair's user embedding (default 0.1).") var userDropout: Double?
     @Option(name: .customLong("user-projection-lr"), help: "Peak learning rate of the user projection, trained from scratch (default 1e-3).")
@@ -123,7 +123,7 @@ struct TrainCommand: ParsableCommand {
                     settings.injection = injection
                 }
                 if let userDropout { settings.userDropout = userDropout }
-                settings.tasteMargin = userTastePairs
+                if let userTastePairs { settings.tasteMargin = userTastePairs }
                 if let userProjectionLR { settings.projectionLearningRate = userProjectionLR }
                 config.personalization = settings
             } else if userFlagSet {
@@ -152,7 +152,7 @@ struct TrainCommand: ParsableCommand {
                       + "\(reading) (lr \(config.personalization?.projectionLearningRate ?? 0)), p_udrop \(projection.config.userDropout); "
                       + "the reference sees the text only")
                 if let pairs = trainer.tastePairs {
-                    print("personalized: training on the \(pairs.count) of \(trainer.dataset.count) pairs whose predicted preference moves by ≥ \(config.personalization?.tasteMargin ?? 0) between their user and the average user")
+                    print("personalized: training on the \(pairs.count) of \(trainer.dataset.count) pairs whose predicted preference moves by ≥ \(config.personalization?.tasteMargin ?? 0) between their user and the average user (--user-taste-pairs)")
                 }
             }
             let command = "t2ialign " + CommandLine.arguments.dropFirst().joined(separator: " ")
