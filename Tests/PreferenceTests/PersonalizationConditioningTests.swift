@@ -5,6 +5,7 @@ import Foundation
 import Kernels
 import NN
 import Preference
+import Scoring
 import XCTest
 
 final class PersonalizationConditioningTests: XCTestCase {
@@ -189,6 +190,11 @@ final class PersonalizationConditioningTests: XCTestCase {
         let noUser = try attachedModel.generate(prompts: prompts, generators: gens, options: options,
                                                 extraTokens: none.extraTokens(for: attachedModel))
         XCTAssertEqual(noUser[0].pixels, plain[0].pixels, "zero user tokens add nothing through their own branch")
+        // Cached samples are keyed by the attached branches too: same U-Net and tokens, other branches → other folder.
+        let root = PersonalizationWorld.temporaryDirectory("cache")
+        let plainKey = try SampleCache(root: root, model: model, options: options, extraTokens: user.tokens).directory
+        let attachedKey = try SampleCache(root: root, model: attachedModel, options: options, extraTokens: user.tokens).directory
+        XCTAssertNotEqual(plainKey, attachedKey)
         XCTAssertNotEqual(withUser[0].pixels, plain[0].pixels, "a user's tokens change the images")
         // Once attached, a context without the user tokens is refused rather than misread.
         XCTAssertThrowsError(try attachedModel.generate(prompts: prompts, generators: gens, options: options)) {
