@@ -24,8 +24,9 @@ struct TrainCommand: ParsableCommand {
         Defaults follow the reference implementations: --beta 5000 for dpo (the −0.5·β convention), 500 \
         for dcpo, 0.1 for mapo; ties dropped; no prompt dropout except 0.1 for sft.
 
-        --personalized (with --objective dpo) trains on every training user's pairs at once (by default the \
-        non-held-out personal users of --data's users.json, or every user when there is none): each pair's \
+        --personalized (with --objective dpo) trains on all training users at once (by default the \
+        non-held-out personal users of --data's users.json, or every user when there is none), on the pairs \
+        whose predicted preference depends on who labelled them (--user-taste-pairs; 0 for every pair): each pair's \
         user embedding comes from --user-shots other pairs of its user (--user-support: the most informative \
         ones, random ones, or all of them) through the frozen --user-encoder (MAP weights of the user model), \
         a user projection (trained with the U-Net) turns it into --user-tokens tokens after the text tokens \
