@@ -78,6 +78,11 @@ public struct UserPrior: Sendable, Equatable {
         return z
     }
 
+    /// P(first ≻ second) = σ(logit) under weights `w`.
+    public func probability(_ pair: UserPairFeature, weights w: [Double]) -> Double {
+        1 / (1 + Foundation.exp(-logit(pair, weights: w)))
+    }
+
     /// log p(labels | w) + log N(w; μ, Σ), up to a constant.
     public func logPosterior(_ pairs: [UserPairFeature], weights w: [Double]) -> Double {
         let d = dimension
@@ -104,7 +109,7 @@ public struct UserPrior: Sendable, Equatable {
             var gradient = [Double](repeating: 0, count: d), curvature = precision
             for i in 0..<d { for j in 0..<d { gradient[i] -= precision[i * d + j] * (w[j] - mean[j]) } }
             for pair in pairs {
-                let p = 1 / (1 + Foundation.exp(-logit(pair, weights: w)))
+                let p = probability(pair, weights: w)
                 let f = pair.tasteDifference
                 for i in 0..<d {
                     gradient[i] += f[i] * (pair.target - p)
@@ -136,7 +141,7 @@ public struct UserPrior: Sendable, Equatable {
     public func informativeOrder(_ pairs: [UserPairFeature]) -> [Int] {
         let d = dimension
         let value = pairs.map { pair -> Double in
-            let p = 1 / (1 + Foundation.exp(-logit(pair, weights: mean)))
+            let p = probability(pair, weights: mean)
             let f = pair.tasteDifference
             var spread = 0.0
             for i in 0..<d { for j in 0..<d { spread += f[i] * covariance[i * d + j] * f[j] } }

@@ -112,12 +112,10 @@ public final class PreferenceTrainer {
             userIndex = index
             userPrior = prior
             supportFeatures = byPair
-            informativeSupport = try Dictionary(uniqueKeysWithValues: index.users.map { user in
-                let pairs = try index.supportPairs(of: user, need: 0)
-                return (user, prior.informativeOrder(pairs.map { byPair[$0]! }).map { pairs[$0] })
-            })
+            let pairsByUser = try Dictionary(uniqueKeysWithValues: index.users.map { ($0, try index.supportPairs(of: $0, need: 0)) })
+            informativeSupport = pairsByUser.mapValues { pairs in prior.informativeOrder(pairs.map { byPair[$0]! }).map { pairs[$0] } }
             tastePairs = settings.tasteMargin > 0
-                ? try Self.tastePairs(index: index, features: byPair, prior: prior, margin: settings.tasteMargin) : nil
+                ? try Self.tastePairs(pairsByUser: pairsByUser, features: byPair, prior: prior, margin: settings.tasteMargin) : nil
         } else {
             userEncoder = nil
             userProjection = nil
@@ -132,15 +130,13 @@ public final class PreferenceTrainer {
     /// Each user's pairs whose predicted preference under the user's own weights (MAP from all their pairs)
     /// differs from the average user's (μ) by at least `margin` in probability: the pairs where who labels
     /// them matters, so the user-conditioned part of the model gets a gradient from every pair of a batch.
-    static func tastePairs(index: UserPairIndex, features: [Int: UserPairFeature], prior: UserPrior, margin: Double) throws -> [Int] {
-        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    static func tastePairs(pairsByUser: [Int: [Int]], features: [Int: UserPairFeature], prior: UserPrior, margin: Double) throws -> [Int] {
         var kept: [Int] = []
-        for user in index.users {
-            let pairs = try index.supportPairs(of: user, need: 0)
+        for pairs in pairsByUser.values {
             let own = prior.mapEstimate(pairs.compactMap { features[$0] })
             kept += pairs.filter { p in
                 guard let f = features[p] else { return false }
-                return abs(sigmoid(prior.logit(f, weights: own)) - sigmoid(prior.logit(f, weights: prior.mean))) >= margin
+                return abs(prior.probability(f, weights: own) - prior.probability(f, weights: prior.mean)) >= margin
             }
         }
         guard !kept.isEmpty else {
