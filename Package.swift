@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ShapesWorldTests", dependencies: ["ShapesWorld", "Datasets", "ImageIO"]),
         .testTarget(name: "PreferenceTests", dependencies: ["Preference", "Scoring", "Diffusion", "Datasets", "NN", "Autograd", "Kernels", "Files", "ImageIO"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Datasets", "ShapesWorld", "Diffusion", "NN", "Autograd",
-                                                        "Kernels", "ImageIO", "Files"]),
+                                                        "Kernels", "ImageIO", "Files"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["t2ialign", "Diffusion", "Preference", "Scoring", "Datasets", "ImageIO", "NN", "Autograd", "Kernels"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "NN", "Autograd", "Kernels"], resources: [.copy("Fixtures")]),
     ]

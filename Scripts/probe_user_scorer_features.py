@@ -55,10 +55,13 @@ class ImageEncoder(nn.Module):
                                               "downsample_norm": nn.GroupNorm(g, out),
                                               "conv": nn.Conv2d(out, out, 3, padding=1), "norm": nn.GroupNorm(g, out)}))
             c = out
-        self.post = nn.LayerNorm(c + (stem if self.stem_pooling else 0), eps=cfg["layer_norm_eps"])
+        detail = cfg.get("detail_channels", 0)
+        self.detail = nn.ModuleDict({"conv": nn.Conv2d(cfg["num_channels"], detail, 3, bias=False)}) if detail else None
+        self.post = nn.LayerNorm(c + (stem if self.stem_pooling else 0) + detail, eps=cfg["layer_norm_eps"])
 
     def forward(self, x, maps=None):
         """Pooled features; `maps`, a dict, also receives the stem's (post-SiLU) and every stage's feature map."""
+        pixels = x
         n, _, s, _ = x.shape
         if self.coords:
             yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
@@ -75,6 +78,8 @@ class ImageEncoder(nn.Module):
         pooled = h.mean(dim=(2, 3))
         if self.stem_pooling:
             pooled = torch.cat([pooled, F.silu(stem).mean(dim=(2, 3))], 1)
+        if self.detail is not None:  # mean log energy of the high-pass filters (ImageEncoder.detailEnergyEps)
+            pooled = torch.cat([pooled, torch.log1p(self.detail["conv"](pixels) ** 2 / 1e-3).mean(dim=(2, 3))], 1)
         return self.post(pooled)
 
 

@@ -119,6 +119,37 @@ final class ScorerModelTests: ScorerTempDirTestCase {
         XCTAssertEqual(try JSONDecoder().decode(PreferenceScorerConfig.self, from: data), TinyScorer.config)
     }
 
+    func testDetailBranchIsHighPassAndOptional() throws {
+        var config = TinyScorer.config
+        config.vision.detailChannels = 4
+        var rng = RNG(seed: 3)
+        let scorer = try PreferenceScorer(config: config, rng: &rng)
+        let names = Dictionary(uniqueKeysWithValues: scorer.namedParameters().map { ($0.0, $0.1) })
+        let w = try XCTUnwrap(names["vision_model.detail.conv.weight"])
+        XCTAssertEqual(w.shape, [4, 3, 3, 3])
+        XCTAssertNil(names["vision_model.detail.conv.bias"])
+        // Each 3×3 kernel starts zero-mean, so a flat image gives zero response and zero energy.
+        let kernels = w.toArray()
+        for k in 0..<12 { XCTAssertEqual(kernels[(k * 9)..<(k * 9 + 9)].reduce(0, +), 0, accuracy: 1e-6) }
+        let flat = Tensor(shape: [1, 3, 16, 16], data: [Float](repeating: 0.3, count: 768))
+        let energy = logEnergy(conv2d(flat, weight: w), eps: 1e-3).toArray()
+        XCTAssertLessThan(energy.map(abs).max()!, 1e-8)
+        XCTAssertEqual(config.vision.hiddenSize, 8 + 4 + 4)
+        XCTAssertEqual(try scorer.imageEmbeddings(flat).shape, [1, 8])
+
+        // A config written before the branch existed has no detail_channels: it decodes as 0.
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: config.jsonData()) as? [String: Any])
+        var vision = try XCTUnwrap(json["vision_config"] as? [String: Any])
+        XCTAssertEqual(vision.removeValue(forKey: "detail_channels") as? Int, 4)
+        json["vision_config"] = vision
+        let old = try JSONDecoder().decode(PreferenceScorerConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertEqual(old.vision.detailChannels, 0)
+        XCTAssertEqual(old, TinyScorer.config)
+        var negative = config
+        negative.vision.detailChannels = -1
+        XCTAssertThrowsError(try negative.validate(file: "c.json")) { XCTAssertTrue("\($0)".contains("detail_channels"), "\($0)") }
+    }
+
     // MARK: Bad folders
 
     func expectError(_ dir: String, containing parts: [String], file: StaticString = #filePath, line: UInt = #line) {

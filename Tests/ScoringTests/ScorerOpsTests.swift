@@ -49,6 +49,20 @@ final class ScorerOpsTests: XCTestCase {
         sum(clampMax(y, 4.6)).backward()
         XCTAssertEqual(y.grad?.toArray(), [1, 1, 0, 0])
     }
+
+    func testLogEnergyMatchesTorch() {
+        // torch.log1p(torch.tensor([0., .01, -.05, 1., -3.]) ** 2 / 1e-3)
+        //   → [0.0, 0.09531018, 1.25276297, 6.90875478, 9.10509109]
+        let y = logEnergy(Tensor(shape: [5], data: [0, 0.01, -0.05, 1, -3]), eps: 1e-3).toArray()
+        for (a, b) in zip(y, [0, 0.09531018, 1.25276297, 6.90875478, 9.10509109] as [Float]) { XCTAssertEqual(a, b, accuracy: 4e-6) }
+    }
+
+    func testLogEnergyGradient() {
+        var rng = RNG(seed: 6)
+        let x = Tensor.randn([3, 7], rng: &rng) * 0.1
+        let r = GradientCheck.run([x], epsilon: 1e-4) { logEnergy($0[0], eps: 1e-2) }
+        XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
+    }
 }
 
 /// Cross-entropy against target distributions (the caption loss's building block).

@@ -8,14 +8,20 @@ import NN
 ///     embeddings.conv, embeddings.norm         3(+2 coords) → stem, 3×3 stride 1
 ///     stages.i.downsample, .downsample_norm    3×3 stride 2
 ///     stages.i.conv, .norm                     3×3 stride 1, added back (residual)
+///     detail.conv                              3 → detail_channels, 3×3, no padding, no bias (high-pass)
 ///     post_layernorm                           on the pooled [N, hidden] feature (the last stage's
-///                                              average pool, and with stem_pooling the stem's before its norm)
+///                                              average pool, with stem_pooling the stem's before its norm,
+///                                              and the detail branch's mean log energies)
 public final class ImageEncoder: Module {
     public let config: ImageEncoderConfig
     let stemConv: Conv2d
     let stemNorm: GroupNorm
     let stages: [ImageEncoderStage]
+    let detailConv: Conv2d?
     let postLayerNorm: LayerNorm
+    /// The energy scale of the detail branch on pixels in [−1, 1]: a flat region gives 0, Shapes noise
+    /// (σ ≤ 0.12 here) gives about 0.1–2, a strong edge about 7.
+    static let detailEnergyEps: Float = 1e-3
 
     public init(config: ImageEncoderConfig, rng: inout RNG) {
         self.config = config
@@ -29,12 +35,14 @@ public final class ImageEncoder: Module {
             channels = out
         }
         self.stages = stages
+        detailConv = config.detailChannels > 0 ? Self.highPassConv(config.detailChannels, rng: &rng) : nil
         postLayerNorm = LayerNorm(config.hiddenSize, eps: config.layerNormEps)
     }
 
     public var children: [(String, any Module)] {
         [("embeddings.conv", stemConv), ("embeddings.norm", stemNorm)]
             + stages.enumerated().map { ("stages.\($0.offset)", $0.element) }
+            + (detailConv.map { [("detail.conv", $0)] } ?? [])
             + [("post_layernorm", postLayerNorm)]
     }
 
@@ -47,7 +55,25 @@ public final class ImageEncoder: Module {
         for stage in stages { h = stage(h) }
         var pooled = Self.averagePool(h)
         if config.stemPooling { pooled = concat([pooled, Self.averagePool(silu(stem))], axis: 1) }
+        if let detailConv {
+            pooled = concat([pooled, Self.averagePool(logEnergy(detailConv(pixels), eps: Self.detailEnergyEps))], axis: 1)
+        }
         return postLayerNorm(pooled)
+    }
+
+    /// torch's initialisation with each 3×3 kernel made zero-mean per input channel, so every filter
+    /// starts blind to flat colour (a high-pass filter) and measures texture from the first step.
+    static func highPassConv(_ channels: Int, rng: inout RNG) -> Conv2d {
+        let conv = Conv2d(3, channels, kernelSize: 3, stride: 1, padding: 0, bias: false, rng: &rng)
+        let w = conv.weight.data
+        for k in 0..<(channels * 3) {
+            let kernel = w + k * 9
+            var mean: Float = 0
+            for i in 0..<9 { mean += kernel[i] }
+            mean /= 9
+            for i in 0..<9 { kernel[i] -= mean }
+        }
+        return conv
     }
 
     /// [N, C, H, W] → [N, C].

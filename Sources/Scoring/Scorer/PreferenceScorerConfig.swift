@@ -17,6 +17,12 @@ public struct ImageEncoderConfig: Codable, Equatable, Sendable {
     /// Also average-pool the stem's activations before its GroupNorm into the pooled feature: global
     /// brightness, saturation and pixel-noise statistics, which per-sample normalisation removes.
     public var stemPooling = true
+    /// Learned 3×3 high-pass filters on the raw pixels (no padding, so the image border adds no edge),
+    /// each pooled as the mean of log(1 + response²/eps): a per-filter noise and fine-detail level that
+    /// the stride-2 stages blur away. 0 = no detail branch (the default and the shipped scorer's; configs
+    /// written before the branch existed decode as 0). `scorer train --detail-channels 16` was measured in
+    /// docs/SCORER.md.
+    public var detailChannels = 0
     public var layerNormEps: Float = 1e-5
 
     public init() {}
@@ -24,17 +30,33 @@ public struct ImageEncoderConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", numChannels = "num_channels", stemChannels = "stem_channels"
         case stageChannels = "stage_channels", normGroups = "norm_groups"
-        case coordinateChannels = "coordinate_channels", stemPooling = "stem_pooling", layerNormEps = "layer_norm_eps"
+        case coordinateChannels = "coordinate_channels", stemPooling = "stem_pooling", detailChannels = "detail_channels"
+        case layerNormEps = "layer_norm_eps"
     }
 
-    /// Width of the pooled feature: the last stage's channels, plus the stem's when `stemPooling`.
-    public var hiddenSize: Int { (stageChannels.last ?? stemChannels) + (stemPooling ? stemChannels : 0) }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        numChannels = try c.decode(Int.self, forKey: .numChannels)
+        stemChannels = try c.decode(Int.self, forKey: .stemChannels)
+        stageChannels = try c.decode([Int].self, forKey: .stageChannels)
+        normGroups = try c.decode(Int.self, forKey: .normGroups)
+        coordinateChannels = try c.decode(Bool.self, forKey: .coordinateChannels)
+        stemPooling = try c.decode(Bool.self, forKey: .stemPooling)
+        detailChannels = try c.decodeIfPresent(Int.self, forKey: .detailChannels) ?? 0
+        layerNormEps = try c.decode(Float.self, forKey: .layerNormEps)
+    }
+
+    /// Width of the pooled feature: the last stage's channels, plus the stem's when `stemPooling`, plus
+    /// the detail branch's.
+    public var hiddenSize: Int { (stageChannels.last ?? stemChannels) + (stemPooling ? stemChannels : 0) + detailChannels }
 
     public func validate(file: String) throws {
         func bad(_ key: String, _ why: String) -> ScorerError { .config(file: file, field: "vision_config." + key, reason: why) }
         guard numChannels == 3 else { throw bad("num_channels", "is \(numChannels); only RGB (3) images are supported") }
         guard !stageChannels.isEmpty else { throw bad("stage_channels", "is empty; give at least one stage, e.g. [32, 64, 128]") }
         guard normGroups > 0 else { throw bad("norm_groups", "must be positive") }
+        guard detailChannels >= 0 else { throw bad("detail_channels", "is \(detailChannels); give 0 (no detail branch) or more") }
         for (key, c) in [("stem_channels", stemChannels)] + stageChannels.map({ ("stage_channels", $0) }) {
             guard c > 0, c % normGroups == 0 else {
                 throw bad(key, "has \(c) channels, which norm_groups \(normGroups) does not divide")

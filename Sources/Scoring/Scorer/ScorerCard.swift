@@ -18,7 +18,8 @@ public enum ScorerCard {
             "  (the PickScore convention, ≈ 20 for real PickScore; the raw cosine is s / scale). Higher is preferred.",
             "- **Architecture**: image CNN \(v.imageSize)×\(v.imageSize) RGB"
                 + (v.coordinateChannels ? " + 2 coordinate planes" : "")
-                + ", stem \(v.stemChannels), stride-2 stages \(v.stageChannels), GroupNorm(\(v.normGroups))/SiLU, average pool, LayerNorm;",
+                + ", stem \(v.stemChannels), stride-2 stages \(v.stageChannels), GroupNorm(\(v.normGroups))/SiLU, average pool"
+                + (v.detailChannels > 0 ? ", \(v.detailChannels) high-pass detail filters pooled as mean log energy" : "") + ", LayerNorm;",
             "  byte-level CLIP text transformer (\(t.numHiddenLayers) layers, width \(t.hiddenSize), \(t.numAttentionHeads) heads), pooled at EOS;",
             "  projections to \(config.model.projectionDim) dims; logit_scale initialised to ln(1/0.07), scale capped at \(Int(config.model.maxLogitScale)).",
             "  \(parameterCount) parameters.",

@@ -1,10 +1,11 @@
 import Foundation
 import Kernels
 
-/// Pointer-level kernels of the three ops the dual encoder needs beyond the shared op set: row L2
-/// normalisation, picking one row per sample (CLIP's EOS pooling), and an upper clamp. Forward and
-/// backward side by side, as in `Kernels/`. The tensors involved are small ([B, D] with D ≤ a few
-/// hundred), so these loops run on one thread.
+/// Pointer-level kernels of the ops the dual encoder needs beyond the shared op set: row L2
+/// normalisation, picking one row per sample (CLIP's EOS pooling), a soft-target cross-entropy, the
+/// detail branch's log energy and an upper clamp. Forward and backward side by side, as in `Kernels/`.
+/// The tensors involved are small ([B, D] with D ≤ a few hundred; the log energy's [B, 16, 30, 30] costs
+/// milliseconds), so these loops run on one thread.
 public enum ScorerKernels {
     // MARK: Row L2 normalisation (torch.nn.functional.normalize(x, dim=-1))
 
@@ -92,6 +93,21 @@ public enum ScorerKernels {
             for c in 0..<cols { mass += tr[c] }
             for c in 0..<cols { dr[c] = g[r] * (pr[c] * mass - tr[c]) }
         }
+    }
+
+    // MARK: Log energy (the detail branch's robust pooling)
+
+    /// y = log(1 + x²/eps): 0 on flat regions, growing with a filter response's energy but only
+    /// logarithmically, so a few strong edges do not drown the pixel-noise level in the average.
+    public static func logEnergyForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, eps: Float) {
+        let inv = 1 / eps
+        for i in 0..<count { y[i] = Foundation.log1p(x[i] * x[i] * inv) }
+    }
+
+    /// dx = g · 2x / (eps + x²).
+    public static func logEnergyBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                         count: Int, eps: Float) {
+        for i in 0..<count { dx[i] = g[i] * 2 * x[i] / (eps + x[i] * x[i]) }
     }
 
     // MARK: Upper clamp (torch.clamp(x, max=bound))

@@ -73,3 +73,16 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
         return [dx]
     }
 }
+
+/// log(1 + x²/eps) elementwise: the image tower's detail branch pools this over pixels, a noise-level
+/// estimate of each learned high-pass filter (robust to the few pixels on strong edges).
+public func logEnergy(_ x: Tensor, eps: Float) -> Tensor {
+    precondition(eps > 0, "logEnergy: eps must be positive, got \(eps)")
+    let out = Tensor.uninitialized(x.shape)
+    ScorerKernels.logEnergyForward(x.data, out.data, count: x.count, eps: eps)
+    return Tensor.record(out, [x]) { g in
+        let dx = Tensor.uninitialized(x.shape)
+        ScorerKernels.logEnergyBackward(x.data, g.data, dx.data, count: x.count, eps: eps)
+        return [dx]
+    }
+}

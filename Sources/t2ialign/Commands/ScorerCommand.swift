@@ -60,6 +60,9 @@ struct ScorerTrainCommand: ParsableCommand {
             help: "One-attribute-off copies of each caption added as negatives to that loss (Shapes-grammar captions; 0 = none).")
     var hardNegatives = 2
     @Option(help: "A scorer config.json to use instead of the default architecture.") var config: String?
+    @Option(name: .customLong("detail-channels"),
+            help: "High-pass detail filters on the raw pixels, pooled as mean log energy (pixel-noise features; 0 = none, the default architecture; docs/SCORER.md measured 16). Overrides --config's detail_channels.")
+    var detailChannels: Int?
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
 
     func run() throws {
@@ -81,6 +84,12 @@ struct ScorerTrainCommand: ParsableCommand {
             settings.captionLossWeight = captionLossWeight
             settings.hardNegatives = hardNegatives
             if let config { settings.model = try PreferenceScorerConfig.load(from: config) }
+            if let detailChannels {
+                guard detailChannels >= 0 else {
+                    throw CLIError("--detail-channels \(detailChannels): give 0 (no detail branch) or a positive number of filters, e.g. 16")
+                }
+                settings.model.vision.detailChannels = detailChannels
+            }
             try settings.validate()
 
             try DefaultData.ensureShapesDataset(at: data)
