@@ -31,13 +31,20 @@ public struct Conv2dShape: Sendable, Equatable, CustomStringConvertible {
 /// How a convolution's GEMMs are cut up. im2col columns of `group` samples sit side by side so one
 /// GEMM covers them (wider GEMMs, fewer calls); groups then run either one per core with
 /// single-threaded BLAS (`perCore`) or one after another, each GEMM split over the cores.
+/// `winograd` computes the forward and dx of 3×3, stride-1, padding-1 convolutions by Winograd
+/// F(2×2, 3×3) instead (`WinogradKernels`: the tiles of `winogradGroup` samples share each GEMM, same
+/// scheduling); dWeight stays on im2col with `group`. Other shapes ignore both fields.
 public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var group: Int
     public var perCore: Bool
+    public var winograd: Bool
+    public var winogradGroup: Int
 
-    public init(group: Int, perCore: Bool) {
+    public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1) {
         self.group = max(1, group)
         self.perCore = perCore
+        self.winograd = winograd
+        self.winogradGroup = max(1, winogradGroup)
     }
 
     /// The measured choice (`t2ialign bench kernels --sweep --cpu-time`, T2I_THREADS=1): one GEMM per
@@ -45,11 +52,38 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     /// at every U-Net size (32×32 down to 8×8 maps, 32–192 channels): OpenBLAS is already efficient at
     /// 64+ columns, and the gather/scatter copies cost 5–30 %. A 1×1 stride-1 convolution then runs
     /// directly on the input, with no im2col copy at all.
+    ///
+    /// Winograd (`t2ialign bench kernels`, its im2col/Winograd table, 1 and 2 threads, batch 16): 1.3–2.1×
+    /// faster forward and dx at every U-Net 3×3 stride-1 shape (32–192 input channels, 32×32 to 8×8 maps)
+    /// and for 32 → 4 (16 → 16: forward 1.2×, dx 1.4–1.6×); 1.5–2.3× slower for 4 → 32 (a GEMM with K = 4
+    /// gains nothing, the 4× larger transformed input costs), hence the channel floor. Under 8×8 the edge
+    /// tiles waste a growing share and nothing was measured. Samples per Winograd GEMM: 8×8 maps (16 tiles)
+    /// ran 1.15–1.2× faster with 2–8 samples than with 1, 16×16 and 32×32 maps fastest with 1; so ≥ 64
+    /// columns with the smallest buffers that reach it (V and M grow with the group), and no fewer groups
+    /// than cores.
     public static func automatic(for shape: Conv2dShape) -> ConvolutionPlan {
-        ConvolutionPlan(group: 1, perCore: true)
+        let tiles = ((shape.height + 1) / 2) * ((shape.width + 1) / 2)
+        let winograd = winogradOverride
+            ?? (shape.inChannels >= 16 && min(shape.height, shape.width) >= 8)
+        let winogradGroup = max(1, min(64 / max(tiles, 1), shape.batch / Threading.cores))
+        return ConvolutionPlan(group: 1, perCore: true, winograd: winograd && WinogradKernels.supports(shape),
+                               winogradGroup: winogradGroup)
     }
 
-    public var description: String { "group \(group), \(perCore ? "per core" : "split GEMMs")" }
+    /// T2I_WINOGRAD=1 (or 0) turns Winograd on (off) in every automatic plan, so whole-model tests and
+    /// benchmarks can run both paths without code changes; unset, `automatic` decides by shape.
+    public static let winogradOverride: Bool? = {
+        switch ProcessInfo.processInfo.environment["T2I_WINOGRAD"] {
+        case "1": true
+        case "0": false
+        default: nil
+        }
+    }()
+
+    public var description: String {
+        "group \(group), \(perCore ? "per core" : "split GEMMs")"
+            + (winograd ? ", Winograd \(winogradGroup) per GEMM" : "")
+    }
 }
 
 /// conv2d forward and backward by im2col + `BLAS.sgemm` (weights [Cout, Cin, kh, kw], torch layout).
@@ -200,6 +234,10 @@ public enum ConvolutionKernels {
                                plan: ConvolutionPlan? = nil) {
         guard s.batch > 0, s.outPlane > 0, s.outChannels > 0 else { return }
         let plan = plan ?? .automatic(for: s)
+        if plan.winograd && WinogradKernels.supports(s) {
+            WinogradKernels.forward(x, weight: weight, bias: bias, out, shape: s, plan: plan)
+            return
+        }
         let P = s.outPlane, K = s.patch, cout = s.outChannels, inSize = s.inChannels * s.inPlane
         let G = min(plan.group, s.batch)
         let direct = s.isPointwise && G == 1
@@ -246,11 +284,19 @@ public enum ConvolutionKernels {
                                 dBias: UnsafeMutablePointer<Float>?, shape s: Conv2dShape,
                                 plan: ConvolutionPlan? = nil) {
         let K = s.patch, cout = s.outChannels
+        let plan = plan ?? .automatic(for: s)
+        if let dx, plan.winograd, WinogradKernels.supports(s), s.batch > 0, cout > 0 {
+            // dWeight and dBias by the im2col path below (without its dx GEMM and col2im), dx by Winograd.
+            var im2colPlan = plan
+            im2colPlan.winograd = false
+            backward(x, weight: weight, dout, dx: nil, dWeight: dWeight, dBias: dBias, shape: s, plan: im2colPlan)
+            WinogradKernels.backwardData(dout, weight: weight, dx, shape: s, plan: plan)
+            return
+        }
         if let dBias { ReductionKernels.sumChannels(dout, batch: s.batch, channels: cout, plane: s.outPlane, dBias) }
         if let dWeight, s.batch == 0 || s.outPlane == 0 { dWeight.initialize(repeating: 0, count: cout * K) }
         if let dx, s.outPlane == 0 || cout == 0 { dx.initialize(repeating: 0, count: s.batch * s.inChannels * s.inPlane) }
         guard dx != nil || dWeight != nil, s.batch > 0, s.outPlane > 0, cout > 0 else { return }
-        let plan = plan ?? .automatic(for: s)
         let P = s.outPlane, inSize = s.inChannels * s.inPlane
         let G = min(plan.group, s.batch)
         let direct = s.isPointwise && G == 1

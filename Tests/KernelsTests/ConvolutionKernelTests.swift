@@ -67,7 +67,10 @@ final class ConvolutionKernelTests: XCTestCase {
         ]
         let plans = [ConvolutionPlan(group: 1, perCore: true), ConvolutionPlan(group: 2, perCore: true),
                      ConvolutionPlan(group: 1, perCore: false), ConvolutionPlan(group: 3, perCore: false),
-                     ConvolutionPlan(group: 8, perCore: false), ConvolutionPlan.automatic(for: shapes[0])]
+                     ConvolutionPlan(group: 8, perCore: false), ConvolutionPlan.automatic(for: shapes[0]),
+                     // Winograd F(2×2, 3×3) for the 3×3 stride-1 shape (the others ignore the flag).
+                     ConvolutionPlan(group: 1, perCore: true, winograd: true),
+                     ConvolutionPlan(group: 1, perCore: false, winograd: true, winogradGroup: 4)]
         for s in shapes {
             let x = rng.normal(count: s.batch * s.inChannels * s.inPlane)
             let w = rng.normal(count: s.outChannels * s.patch, std: 0.3)

@@ -4,7 +4,9 @@ import Kernels
 
 /// `t2ialign bench kernels`: GFLOPS of the matmul-class kernels at the U-Net's sizes (batch 16, 32×32 → 8×8
 /// maps, 32–192 channels), each next to one cblas_sgemm doing the same FLOPs as the op's natural single GEMM
-/// (for conv2d: [Cout × Cin·kh·kw] · [Cin·kh·kw × N·Ho·Wo]). Times are medians.
+/// (for conv2d: [Cout × Cin·kh·kw] · [Cin·kh·kw × N·Ho·Wo]). Times are medians. Conv GFLOPS count the direct
+/// convolution's FLOPs, also where the automatic plan runs Winograd (which does fewer): effective rates.
+/// A second table times im2col and Winograd side by side on the 3×3 stride-1 shapes.
 struct KernelBenchmark {
     var batch = 16
     /// Minimum measuring time per entry (seconds); at least 3 runs.
@@ -116,6 +118,65 @@ struct KernelBenchmark {
                 Row(kind: "conv2d f+b", name: name, flops: 3 * s.forwardFlops, seconds: fwd + bwd, reference: ref)]
     }
 
+    /// The 3×3 stride-1 convolutions timed on both paths (the U-Net's, plus its conv_in/conv_out channel
+    /// counts, where the automatic choice switches).
+    func winogradShapes() -> [Conv2dShape] {
+        let unet = convShapes().map(\.1).filter(WinogradKernels.supports)
+        return unet + [(4, 32), (32, 4), (16, 16)].map { cin, cout in
+            Conv2dShape(batch: batch, inChannels: cin, outChannels: cout, height: 32, width: 32,
+                        kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        }
+    }
+
+    /// im2col and Winograd on one shape, forward and dx (backward with only dx requested), with the
+    /// automatic plan's other fields. The four runs alternate within each round, in an order that flips
+    /// every round, so load from other processes hits both paths alike; medians, ratio = im2col / Winograd.
+    func winogradComparison(_ s: Conv2dShape) -> String {
+        var rng = RNG(seed: 5)
+        let x = Tensor.randn([s.batch, s.inChannels, s.height, s.width], rng: &rng)
+        let w = Tensor.randn([s.outChannels, s.inChannels, 3, 3], rng: &rng, std: 0.05)
+        let b = Tensor.randn([s.outChannels], rng: &rng)
+        let out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width])
+        let g = Tensor.randn(out.shape, rng: &rng), dx = Tensor.uninitialized(x.shape)
+        var winograd = ConvolutionPlan.automatic(for: s), im2col = winograd
+        winograd.winograd = true
+        im2col.winograd = false
+        let runs: [() -> Void] = [im2col, winograd].flatMap { p -> [() -> Void] in
+            [{ ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: p) },
+             { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: dx.data, dWeight: nil, dBias: nil,
+                                           shape: s, plan: p) }]
+        }
+        for r in runs { r() }  // warm-up
+        var samples = [[Double]](repeating: [], count: runs.count)
+        let start = Self.now(cpu: false)
+        var round = 0
+        while round < 5 || Self.now(cpu: false) - start < 4 * minSeconds {
+            let order = round % 2 == 0 ? [0, 2, 1, 3] : [3, 1, 2, 0]
+            for i in order {
+                let t0 = Self.now(cpu: cpuTime)
+                runs[i]()
+                samples[i].append(Self.now(cpu: cpuTime) - t0)
+            }
+            round += 1
+            if round >= 200 { break }
+        }
+        let ms = samples.map { $0.sorted()[$0.count / 2] * 1e3 }
+        func num(_ v: Double, _ width: Int, _ digits: Int) -> String {
+            let t = String(format: "%.\(digits)f", v)
+            return String(repeating: " ", count: max(0, width - t.count)) + t
+        }
+        let name = "\(s.inChannels)→\(s.outChannels) \(s.height)×\(s.width)"
+        return name + String(repeating: " ", count: max(0, 16 - name.count))
+            + num(ms[0], 10, 2) + num(ms[2], 10, 2) + num(ms[0] / ms[2], 7, 2)
+            + num(ms[1], 10, 2) + num(ms[3], 10, 2) + num(ms[1] / ms[3], 7, 2)
+            + "  \(round) rounds" + (ConvolutionPlan.automatic(for: s).winograd ? "  ← automatic: Winograd" : "")
+    }
+
+    var winogradHeader: String {
+        "3×3 s1 p1, batch \(batch): im2col vs Winograd F(2×2, 3×3), medians in ms (ratio = im2col / Winograd)\n"
+            + "shape            fwd i2c   fwd Win  ratio    dx i2c    dx Win  ratio\n" + String(repeating: "-", count: 96)
+    }
+
     /// Self-attention B=16, L=256, D=64 and L=64, D=128, and cross-attention to 80 tokens, 4 heads.
     func attentionRows() -> [Row] {
         [(256, 256, 64), (64, 64, 128), (256, 80, 64), (64, 80, 128)].flatMap { lq, lk, d -> [Row] in
@@ -149,16 +210,26 @@ struct KernelBenchmark {
             for r in convRows(label, s) { emit(Self.format(r)) }
             if sweep {
                 let auto = ConvolutionPlan.automatic(for: s)
+                let winograd = auto.winograd ? [false, true] : [false]
                 for group in [1, 2, 4, 8, 16] where group <= s.batch {
                     for perCore in [true, false] {
-                        let p = ConvolutionPlan(group: group, perCore: perCore)
-                        for r in convRows(label, s, plan: p) where r.kind == "conv2d f+b" {
-                            emit(Self.format(r) + (p == auto ? "  ← automatic" : ""))
+                        for w in winograd {
+                            // im2col rows sweep `group`; Winograd rows sweep `winogradGroup` (dW keeps auto's group).
+                            let p = w ? ConvolutionPlan(group: auto.group, perCore: perCore, winograd: true,
+                                                        winogradGroup: group)
+                                      : ConvolutionPlan(group: group, perCore: perCore)
+                            for r in convRows(label, s, plan: p) where r.kind == "conv2d f+b" {
+                                emit(Self.format(r) + (p == auto ? "  ← automatic" : ""))
+                            }
                         }
                     }
                 }
             }
         }
+        emit("")
+        emit(winogradHeader)
+        for s in winogradShapes() { emit(winogradComparison(s)) }
+        emit("")
         for r in attentionRows() { emit(Self.format(r)) }
     }
 
