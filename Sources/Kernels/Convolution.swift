@@ -33,7 +33,7 @@ public struct Conv2dShape: Sendable, Equatable, CustomStringConvertible {
 /// single-threaded BLAS (`perCore`) or one after another, each GEMM split over the cores.
 /// `winograd` computes the forward and dx of 3×3, stride-1, padding-1 convolutions by Winograd
 /// F(2×2, 3×3) instead (`WinogradKernels`: the tiles of `winogradGroup` samples share each GEMM, same
-/// scheduling); dWeight stays on im2col with `group`. Other shapes ignore both fields.
+/// scheduling), and their dWeight too (`WinogradKernels.backwardWeight`). Other shapes ignore both fields.
 public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var group: Int
     public var perCore: Bool
@@ -60,7 +60,8 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     /// tiles waste a growing share and nothing was measured. Samples per Winograd GEMM: 8×8 maps (16 tiles)
     /// ran 1.15–1.2× faster with 2–8 samples than with 1, 16×16 and 32×32 maps fastest with 1; so ≥ 64
     /// columns with the smallest buffers that reach it (V and M grow with the group), and no fewer groups
-    /// than cores.
+    /// than cores. dWeight by Winograd (batch 16, 32→32 at 32×32 to 128→128 at 8×8): 1.6–1.9× faster than
+    /// im2col at 1 and 2 threads with these same groups (larger groups were slower at 32×32).
     public static func automatic(for shape: Conv2dShape) -> ConvolutionPlan {
         let tiles = ((shape.height + 1) / 2) * ((shape.width + 1) / 2)
         let winograd = winogradOverride
@@ -285,12 +286,11 @@ public enum ConvolutionKernels {
                                 plan: ConvolutionPlan? = nil) {
         let K = s.patch, cout = s.outChannels
         let plan = plan ?? .automatic(for: s)
-        if let dx, plan.winograd, WinogradKernels.supports(s), s.batch > 0, cout > 0 {
-            // dWeight and dBias by the im2col path below (without its dx GEMM and col2im), dx by Winograd.
-            var im2colPlan = plan
-            im2colPlan.winograd = false
-            backward(x, weight: weight, dout, dx: nil, dWeight: dWeight, dBias: dBias, shape: s, plan: im2colPlan)
-            WinogradKernels.backwardData(dout, weight: weight, dx, shape: s, plan: plan)
+        if plan.winograd, WinogradKernels.supports(s), s.batch > 0, cout > 0 {
+            // dWeight and dx by Winograd, dBias by a channel sum.
+            if let dBias { ReductionKernels.sumChannels(dout, batch: s.batch, channels: cout, plane: s.outPlane, dBias) }
+            if let dWeight { WinogradKernels.backwardWeight(x, dout, dWeight, shape: s, plan: plan) }
+            if let dx { WinogradKernels.backwardData(dout, weight: weight, dx, shape: s, plan: plan) }
             return
         }
         if let dBias { ReductionKernels.sumChannels(dout, batch: s.batch, channels: cout, plane: s.outPlane, dBias) }

@@ -247,7 +247,7 @@ public enum WinogradKernels {
         guard s.batch > 0, s.outChannels > 0, s.outPlane > 0 else { return }
         let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
         transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: false, u.pointer)
-        run(x, u: u.pointer, bias: bias, out, shape: s, plan: plan ?? .automatic(for: s))
+        withExtendedLifetime(u) { run(x, u: u.pointer, bias: bias, out, shape: s, plan: plan ?? .automatic(for: s)) }
     }
 
     /// dx [N, Cin, H, W] (overwritten) of `forward` given dout [N, Cout, H, W]. For stride 1 and padding 1,
@@ -262,7 +262,161 @@ public enum WinogradKernels {
                             width: s.width, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
         let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
         transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: true, u.pointer)
-        run(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan ?? .automatic(for: s))
+        withExtendedLifetime(u) { run(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan ?? .automatic(for: s)) }
+    }
+
+    /// dWeight [Cout, Cin, 3, 3] (overwritten) of `forward` given x [N, Cin, H, W] and dout [N, Cout, H, W].
+    /// Per tile t, Y_t = Aᵀ (U ⊙ V_t) A, so dU[ξ] = Σ_t (A dY_t Aᵀ)[ξ] · V_t[ξ]: per ξ one GEMM
+    /// dU[ξ] += Mg[ξ] [Cout × columns] · V[ξ]ᵀ [columns × Cin] over each group's tiles, then
+    /// dW = Gᵀ dU G. Groups run on `ConvolutionKernels.schedule`'s static workers, each accumulating its
+    /// own dU; the partials are summed in worker order, so results are reproducible for a core count.
+    public static func backwardWeight(_ x: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
+                                      _ dWeight: UnsafeMutablePointer<Float>, shape s: Conv2dShape,
+                                      plan: ConvolutionPlan? = nil) {
+        precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
+        let cin = s.inChannels, cout = s.outChannels
+        guard cin > 0, cout > 0 else { return }
+        guard s.batch > 0, s.inPlane > 0 else {
+            dWeight.initialize(repeating: 0, count: cout * cin * 9)
+            return
+        }
+        let T = tiles(s), inSize = cin * s.inPlane, outSize = cout * s.outPlane
+        let given = plan ?? .automatic(for: s)
+        let plan = ConvolutionPlan(group: given.winogradGroup, perCore: given.perCore)
+        let G = min(plan.group, s.batch)
+        let nw = ConvolutionKernels.workers(s, plan)
+        let vPlane = planeSize(cin * G * T), mPlane = planeSize(cout * G * T), uPlane = planeSize(cout * cin)
+        let vs = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * vPlane) }
+        let ms = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * mPlane) }
+        let dus = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * uPlane) }
+        var started = [Bool](repeating: false, count: nw)
+        started.withUnsafeMutableBufferPointer { startedBuf in
+            let startedPtr = startedBuf.baseAddress!
+            ConvolutionKernels.schedule(s, plan) { gi, w, inside in
+                let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
+                let v = vs[w].pointer, m = ms[w].pointer, du = dus[w].pointer
+                ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
+                    transformInput(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
+                                   v + k * T, ld: width, planeStride: vPlane)
+                }
+                ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
+                    transformOutputGradient(dout + (n0 + k) * outSize, height: s.height, width: s.width, channels: ch,
+                                            m + k * T, ld: width, planeStride: mPlane)
+                }
+                let beta: Float = startedPtr[w] ? 1 : 0
+                for xi in 0..<16 {
+                    ConvolutionKernels.gemm(inside, transB: true, m: cout, n: cin, k: width, a: m + xi * mPlane,
+                                            lda: width, b: v + xi * vPlane, ldb: width, beta: beta,
+                                            c: du + xi * uPlane, ldc: cin)
+                }
+                startedPtr[w] = true
+            }
+        }
+        // Σ of the partials in worker order (into worker 0's), then dW = Gᵀ dU G.
+        let du = dus[0].pointer
+        for w in 1..<nw where started[w] {
+            let p = dus[w].pointer
+            for xi in 0..<16 {
+                let dst = du + xi * uPlane, src = p + xi * uPlane
+                for i in 0..<(cout * cin) { dst[i] += src[i] }
+            }
+        }
+        transformWeightGradient(du, plane: uPlane, count: cout * cin, dWeight)
+        withExtendedLifetime(dus) {}  // `du` points into dus[0]: keep it alive up to here
+    }
+
+    /// Mg[ξ, o, t] = (A dY A^T)[ξ] for the 2×2 output-gradient tile dY of every tile t of `channels` of one
+    /// sample dout [C, H, W] (zeros past the image), with A = [1 0; 1 1; 1 −1; 0 −1]. `m` points at the
+    /// sample's first column; channel rows are `ld` apart, ξ planes `planeStride`.
+    static func transformOutputGradient(_ dout: UnsafePointer<Float>, height h: Int, width w: Int, channels: Range<Int>,
+                                        _ m: UnsafeMutablePointer<Float>, ld: Int, planeStride: Int) {
+        let th = (h + 1) / 2, tw = (w + 1) / 2, pairs = w / 2
+        // The tile row's two output rows split into even and odd columns: y00, y01 (row 0), y10, y11 (row 1).
+        let ys = tw + 8
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * ys) { buf in
+            let y = buf.baseAddress!
+            y.initialize(repeating: 0, count: 4 * ys)  // the odd column of an odd width and the slack stay 0
+            for c in channels {
+                let plane = dout + c * h * w
+                for ty in 0..<th {
+                    for a in 0..<2 {
+                        let ye = y + 2 * a * ys, yo = ye + ys
+                        if 2 * ty + a < h {
+                            let src = plane + (2 * ty + a) * w
+                            for t in 0..<pairs {
+                                ye[t] = src[2 * t]
+                                yo[t] = src[2 * t + 1]
+                            }
+                            if w & 1 == 1 { ye[tw - 1] = src[w - 1] }
+                        } else {
+                            ye.initialize(repeating: 0, count: tw)
+                            yo.initialize(repeating: 0, count: tw)
+                        }
+                    }
+                    let dst = m + c * ld + ty * tw
+                    chunks(tw) { t0, n, wide in
+                        if wide {
+                            outputGradientChunk(SIMD8<Float>.self, y + t0, ys, dst + t0, planeStride: planeStride,
+                                                count: n)
+                        } else {
+                            outputGradientChunk(SIMD4<Float>.self, y + t0, ys, dst + t0, planeStride: planeStride,
+                                                count: n)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func outputGradientChunk<V: SIMD>(_: V.Type, _ y: UnsafePointer<Float>, _ ys: Int,
+                                             _ dst: UnsafeMutablePointer<Float>, planeStride: Int, count: Int)
+        where V.Scalar == Float {
+        let y00 = load(y, V.self), y01 = load(y + ys, V.self)
+        let y10 = load(y + 2 * ys, V.self), y11 = load(y + 3 * ys, V.self)
+        // A dY: rows (y00, y01), (y00 + y10, y01 + y11), (y00 − y10, y01 − y11), (−y10, −y11);
+        // then each row (a, b) times Aᵀ: (a, a + b, a − b, −b).
+        func put(_ i: Int, _ a: V, _ b: V) {
+            let p = dst + 4 * i * planeStride
+            store(a, p, count: count)
+            store(a + b, p + planeStride, count: count)
+            store(a - b, p + 2 * planeStride, count: count)
+            store(-b, p + 3 * planeStride, count: count)
+        }
+        put(0, y00, y01)
+        put(1, y00 + y10, y01 + y11)
+        put(2, y00 - y10, y01 - y11)
+        put(3, -y10, -y11)
+    }
+
+    /// dW[k] = Gᵀ dU[·, k] G (4×4 → 3×3) for the `count` kernels k of du [16][count] (ξ planes `plane` apart),
+    /// written as [count, 3, 3].
+    static func transformWeightGradient(_ du: UnsafePointer<Float>, plane: Int, count: Int,
+                                        _ dw: UnsafeMutablePointer<Float>) {
+        Threading.parallelRanges(count, minChunk: 4096) { range in
+            for k in range {
+                func at(_ i: Int, _ j: Int) -> Float { du[(4 * i + j) * plane + k] }
+                // Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1] on the rows, then the same on the columns.
+                let g = dw + k * 9
+                func row(_ i: Int) -> (Float, Float, Float, Float) {
+                    func r(_ j: Int) -> Float {
+                        let d0 = at(0, j), d1 = at(1, j), d2 = at(2, j), d3 = at(3, j)
+                        switch i {
+                        case 0: return d0 + 0.5 * (d1 + d2)
+                        case 1: return 0.5 * (d1 - d2)
+                        default: return 0.5 * (d1 + d2) + d3
+                        }
+                    }
+                    return (r(0), r(1), r(2), r(3))
+                }
+                for i in 0..<3 {
+                    let a = row(i)
+                    g[3 * i] = a.0 + 0.5 * (a.1 + a.2)
+                    g[3 * i + 1] = 0.5 * (a.1 - a.2)
+                    g[3 * i + 2] = 0.5 * (a.1 + a.2) + a.3
+                }
+            }
+        }
     }
 
     /// The convolution with transformed weights u [16][Cout][Cin]: per group, input transform, 16 GEMMs,

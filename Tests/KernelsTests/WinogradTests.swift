@@ -80,6 +80,31 @@ final class WinogradTests: XCTestCase {
         return dx.map { Float($0) }
     }
 
+    /// dw[o, c, i, j] = Σ dout[n, o, oh, ow]·x[n, c, oh + i − 1, ow + j − 1].
+    private func naiveWeightGradient(_ x: [Float], _ g: [Float], _ s: Conv2dShape) -> [Float] {
+        var dw = [Double](repeating: 0, count: s.outChannels * s.patch)
+        for n in 0..<s.batch {
+            for o in 0..<s.outChannels {
+                for oh in 0..<s.height {
+                    for ow in 0..<s.width {
+                        let gv = Double(g[((n * s.outChannels + o) * s.height + oh) * s.width + ow])
+                        for c in 0..<s.inChannels {
+                            for i in 0..<3 {
+                                for j in 0..<3 {
+                                    let ih = oh + i - 1, iw = ow + j - 1
+                                    guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
+                                    dw[((o * s.inChannels + c) * 3 + i) * 3 + j]
+                                        += gv * Double(x[((n * s.inChannels + c) * s.height + ih) * s.width + iw])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dw.map { Float($0) }
+    }
+
     private func maxError(_ a: [Float], _ reference: [Float]) -> Float {
         XCTAssertEqual(a.count, reference.count)
         var err: Float = 0, scale: Float = 1
@@ -154,14 +179,51 @@ final class WinogradTests: XCTestCase {
             for plan in plans {
                 let r = backward(s, plan, x, w, g)
                 XCTAssertLessThanOrEqual(maxError(r.dx, expected), Self.tolerance, "\(s) \(plan) dx")
-                // dWeight and dBias stay on the im2col path with the same grouping: identical results.
+                // dBias is the same channel sum on both paths: identical results.
                 var same = plan
                 same.winograd = false
                 let ref = backward(s, same, x, w, g)
-                XCTAssertEqual(r.dw, ref.dw, "\(s) \(plan) dw")
                 XCTAssertEqual(r.db, ref.db, "\(s) \(plan) db")
             }
         }
+    }
+
+    /// dWeight by Winograd (dU = Σ_t (A dY Aᵀ) ⊙ V, dW = Gᵀ dU G) against the Double definition and the im2col
+    /// path. It sums over N·H·W products through differently rounded transforms, so the tolerance is looser
+    /// than the forward's: max |winograd − reference| ≤ 1e-4 · max(1, max |reference|).
+    func testWeightGradientMatchesDefinitionAndIm2col() {
+        let tolerance: Float = 1e-4
+        var rng = RNG(seed: 66)
+        for s in shapes + [shape(16, 32, 24, 8, 8), shape(3, 24, 40, 15, 11)] {
+            let (x, w, _, g) = inputs(s, &rng)
+            let expected = naiveWeightGradient(x, g, s)
+            let im2col = backward(s, ConvolutionPlan(group: 1, perCore: true), x, w, g)
+            XCTAssertLessThanOrEqual(maxError(im2col.dw, expected), tolerance, "\(s) im2col dw")
+            for plan in plans {
+                let r = backward(s, plan, x, w, g)
+                XCTAssertLessThanOrEqual(maxError(r.dw, expected), tolerance, "\(s) \(plan) dw")
+                XCTAssertLessThanOrEqual(maxError(r.dw, im2col.dw), tolerance, "\(s) \(plan) dw vs im2col")
+                // Without dx and dBias, and the kernel called directly: the same bits.
+                var alone = [Float](repeating: .nan, count: w.count)
+                alone.withUnsafeMutableBufferPointer { p in
+                    ConvolutionKernels.backward(x, weight: w, g, dx: nil, dWeight: p.baseAddress!, dBias: nil,
+                                                shape: s, plan: plan)
+                }
+                XCTAssertEqual(alone, r.dw, "\(s) \(plan) dw alone")
+                var direct = [Float](repeating: .nan, count: w.count)
+                direct.withUnsafeMutableBufferPointer { p in
+                    WinogradKernels.backwardWeight(x, g, p.baseAddress!, shape: s, plan: plan)
+                }
+                XCTAssertEqual(direct, r.dw, "\(s) \(plan) dw direct")
+            }
+        }
+        // An empty batch gives a zero gradient.
+        let empty = shape(0, 3, 2, 5, 5)
+        var dw = [Float](repeating: .nan, count: 2 * 3 * 9)
+        dw.withUnsafeMutableBufferPointer { p in
+            WinogradKernels.backwardWeight([], [], p.baseAddress!, shape: empty, plan: plans[0])
+        }
+        XCTAssertEqual(dw, [Float](repeating: 0, count: dw.count))
     }
 
     /// The backward is the adjoint of the forward: Σ g·(conv(x) − b) = Σ dx·x = Σ dw·w, with Winograd on.
@@ -185,15 +247,16 @@ final class WinogradTests: XCTestCase {
     /// Static assignment of samples to workers: bit-identical results on every run.
     func testWinogradIsDeterministic() {
         var rng = RNG(seed: 64)
-        let s = shape(7, 8, 8, 8, 8)
-        let (x, w, b, g) = inputs(s, &rng)
-        for plan in plans {
-            let out = forward(s, plan, x, w, b), grads = backward(s, plan, x, w, g)
-            for _ in 0..<3 {
-                XCTAssertEqual(forward(s, plan, x, w, b), out)
-                let again = backward(s, plan, x, w, g)
-                XCTAssertEqual(again.dx, grads.dx)
-                XCTAssertEqual(again.dw, grads.dw)
+        for s in [shape(7, 8, 8, 8, 8), shape(9, 24, 16, 9, 7)] {
+            let (x, w, b, g) = inputs(s, &rng)
+            for plan in plans {
+                let out = forward(s, plan, x, w, b), grads = backward(s, plan, x, w, g)
+                for _ in 0..<3 {
+                    XCTAssertEqual(forward(s, plan, x, w, b), out)
+                    let again = backward(s, plan, x, w, g)
+                    XCTAssertEqual(again.dx, grads.dx)
+                    XCTAssertEqual(again.dw, grads.dw)
+                }
             }
         }
     }
