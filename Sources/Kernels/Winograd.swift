@@ -236,6 +236,27 @@ public enum WinogradKernels {
         store(c1.1 - c2.1 - c3.1 + b, y + 3 * ys, count: count)
     }
 
+    /// How `run` and `backwardWeight` cut the batch: groups of `plan.winogradGroup` samples whose tiles sit
+    /// side by side (scheduled like im2col groups, hence `plan` with that group size), and each worker's V
+    /// [16][Cin][columns] and M [16][Cout][columns] planes for one group.
+    struct GroupBuffers {
+        let plan: ConvolutionPlan
+        let tiles, groupSize, workers, vPlane, mPlane: Int
+        let v, m: [ConvolutionKernels.Workspace]
+
+        init(_ s: Conv2dShape, _ given: ConvolutionPlan) {
+            plan = ConvolutionPlan(group: given.winogradGroup, perCore: given.perCore)
+            tiles = WinogradKernels.tiles(s)
+            groupSize = min(plan.group, s.batch)
+            workers = ConvolutionKernels.workers(s, plan)
+            vPlane = planeSize(s.inChannels * groupSize * tiles)
+            mPlane = planeSize(s.outChannels * groupSize * tiles)
+            let (vp, mp) = (vPlane, mPlane)
+            v = (0..<workers).map { _ in ConvolutionKernels.Workspace(16 * vp) }
+            m = (0..<workers).map { _ in ConvolutionKernels.Workspace(16 * mp) }
+        }
+    }
+
     // MARK: Convolution
 
     /// out [N, Cout, H, W] = conv(x [N, Cin, H, W], weight [Cout, Cin, 3, 3], stride 1, padding 1) + bias.
@@ -280,21 +301,16 @@ public enum WinogradKernels {
             dWeight.initialize(repeating: 0, count: cout * cin * 9)
             return
         }
-        let T = tiles(s), inSize = cin * s.inPlane, outSize = cout * s.outPlane
-        let given = plan ?? .automatic(for: s)
-        let plan = ConvolutionPlan(group: given.winogradGroup, perCore: given.perCore)
-        let G = min(plan.group, s.batch)
-        let nw = ConvolutionKernels.workers(s, plan)
-        let vPlane = planeSize(cin * G * T), mPlane = planeSize(cout * G * T), uPlane = planeSize(cout * cin)
-        let vs = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * vPlane) }
-        let ms = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * mPlane) }
-        let dus = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * uPlane) }
-        var started = [Bool](repeating: false, count: nw)
+        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
+        let b = GroupBuffers(s, plan ?? .automatic(for: s))
+        let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
+        let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(16 * uPlane) }
+        var started = [Bool](repeating: false, count: b.workers)
         started.withUnsafeMutableBufferPointer { startedBuf in
             let startedPtr = startedBuf.baseAddress!
-            ConvolutionKernels.schedule(s, plan) { gi, w, inside in
+            ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
                 let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
-                let v = vs[w].pointer, m = ms[w].pointer, du = dus[w].pointer
+                let v = b.v[w].pointer, m = b.m[w].pointer, du = dus[w].pointer
                 ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
                     transformInput(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
                                    v + k * T, ld: width, planeStride: vPlane)
@@ -314,7 +330,7 @@ public enum WinogradKernels {
         }
         // Σ of the partials in worker order (into worker 0's), then dW = Gᵀ dU G.
         let du = dus[0].pointer
-        for w in 1..<nw where started[w] {
+        for w in 1..<b.workers where started[w] {
             let p = dus[w].pointer
             for xi in 0..<16 {
                 let dst = du + xi * uPlane, src = p + xi * uPlane
@@ -423,17 +439,13 @@ public enum WinogradKernels {
     /// output transform, all in one worker's buffers (so a group's V and M stay in that core's caches).
     static func run(_ x: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                     _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan) {
-        let cin = s.inChannels, cout = s.outChannels, T = tiles(s)
-        let inSize = cin * s.inPlane, outSize = cout * s.outPlane
-        let plan = ConvolutionPlan(group: plan.winogradGroup, perCore: plan.perCore)
-        let G = min(plan.group, s.batch)
-        let nw = ConvolutionKernels.workers(s, plan)
-        let vPlane = planeSize(cin * G * T), mPlane = planeSize(cout * G * T), uPlane = planeSize(cout * cin)
-        let vs = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * vPlane) }
-        let ms = (0..<nw).map { _ in ConvolutionKernels.Workspace(16 * mPlane) }
-        ConvolutionKernels.schedule(s, plan) { gi, w, inside in
+        let cin = s.inChannels, cout = s.outChannels
+        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
+        let b = GroupBuffers(s, plan)
+        let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
+        ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
             let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
-            let v = vs[w].pointer, m = ms[w].pointer
+            let v = b.v[w].pointer, m = b.m[w].pointer
             ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
                 transformInput(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
                                v + k * T, ld: width, planeStride: vPlane)

@@ -1,34 +1,9 @@
 import XCTest
 import Kernels
 
-/// Every way of cutting a convolution into GEMMs must compute the same thing as the definition.
+/// Every way of cutting a convolution into GEMMs must compute the same thing as the definition
+/// (`ConvolutionReference`).
 final class ConvolutionKernelTests: XCTestCase {
-    /// Direct convolution in Double, straight from the definition (the reference for the im2col kernels).
-    private func naiveForward(_ x: [Float], _ w: [Float], _ b: [Float], _ s: Conv2dShape) -> [Float] {
-        var out = [Float](repeating: 0, count: s.batch * s.outChannels * s.outPlane)
-        for n in 0..<s.batch {
-            for o in 0..<s.outChannels {
-                for oh in 0..<s.outHeight {
-                    for ow in 0..<s.outWidth {
-                        var acc = Double(b[o])
-                        for c in 0..<s.inChannels {
-                            for i in 0..<s.kernelHeight {
-                                for j in 0..<s.kernelWidth {
-                                    let ih = oh * s.stride + i - s.padding, iw = ow * s.stride + j - s.padding
-                                    guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
-                                    acc += Double(x[((n * s.inChannels + c) * s.height + ih) * s.width + iw])
-                                        * Double(w[((o * s.inChannels + c) * s.kernelHeight + i) * s.kernelWidth + j])
-                                }
-                            }
-                        }
-                        out[((n * s.outChannels + o) * s.outHeight + oh) * s.outWidth + ow] = Float(acc)
-                    }
-                }
-            }
-        }
-        return out
-    }
-
     private func run(_ s: Conv2dShape, _ plan: ConvolutionPlan, _ x: [Float], _ w: [Float], _ b: [Float], _ g: [Float])
         -> (out: [Float], dx: [Float], dw: [Float], db: [Float]) {
         var out = [Float](repeating: .nan, count: s.batch * s.outChannels * s.outPlane)
@@ -76,7 +51,7 @@ final class ConvolutionKernelTests: XCTestCase {
             let w = rng.normal(count: s.outChannels * s.patch, std: 0.3)
             let b = rng.normal(count: s.outChannels)
             let g = rng.normal(count: s.batch * s.outChannels * s.outPlane)
-            let expected = naiveForward(x, w, b, s)
+            let expected = ConvolutionReference.forward(x, w, b, s)
             let base = run(s, plans[0], x, w, b, g)
             XCTAssertLessThan(maxRelative(base.out, expected), 1e-4, "\(s) forward")
             // Backward through the adjoint identity <dout, conv(x)> = <dx, x> + <dw, w> + <db, 1>·… for a

@@ -28,82 +28,7 @@ final class WinogradTests: XCTestCase {
                          ConvolutionPlan(group: 1, perCore: false, winograd: true),
                          ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16)]
 
-    // MARK: References
-
-    private func naiveForward(_ x: [Float], _ w: [Float], _ b: [Float]?, _ s: Conv2dShape) -> [Float] {
-        var out = [Float](repeating: 0, count: s.batch * s.outChannels * s.outPlane)
-        for n in 0..<s.batch {
-            for o in 0..<s.outChannels {
-                for oh in 0..<s.height {
-                    for ow in 0..<s.width {
-                        var acc = Double(b?[o] ?? 0)
-                        for c in 0..<s.inChannels {
-                            for i in 0..<3 {
-                                for j in 0..<3 {
-                                    let ih = oh + i - 1, iw = ow + j - 1
-                                    guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
-                                    acc += Double(x[((n * s.inChannels + c) * s.height + ih) * s.width + iw])
-                                        * Double(w[((o * s.inChannels + c) * 3 + i) * 3 + j])
-                                }
-                            }
-                        }
-                        out[((n * s.outChannels + o) * s.height + oh) * s.width + ow] = Float(acc)
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// dx[n, c, ih, iw] = Σ dout[n, o, oh, ow]·w[o, c, i, j] over ih = oh + i − 1, iw = ow + j − 1.
-    private func naiveDataGradient(_ g: [Float], _ w: [Float], _ s: Conv2dShape) -> [Float] {
-        var dx = [Double](repeating: 0, count: s.batch * s.inChannels * s.inPlane)
-        for n in 0..<s.batch {
-            for o in 0..<s.outChannels {
-                for oh in 0..<s.height {
-                    for ow in 0..<s.width {
-                        let gv = Double(g[((n * s.outChannels + o) * s.height + oh) * s.width + ow])
-                        for c in 0..<s.inChannels {
-                            for i in 0..<3 {
-                                for j in 0..<3 {
-                                    let ih = oh + i - 1, iw = ow + j - 1
-                                    guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
-                                    dx[((n * s.inChannels + c) * s.height + ih) * s.width + iw]
-                                        += gv * Double(w[((o * s.inChannels + c) * 3 + i) * 3 + j])
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return dx.map { Float($0) }
-    }
-
-    /// dw[o, c, i, j] = Σ dout[n, o, oh, ow]·x[n, c, oh + i − 1, ow + j − 1].
-    private func naiveWeightGradient(_ x: [Float], _ g: [Float], _ s: Conv2dShape) -> [Float] {
-        var dw = [Double](repeating: 0, count: s.outChannels * s.patch)
-        for n in 0..<s.batch {
-            for o in 0..<s.outChannels {
-                for oh in 0..<s.height {
-                    for ow in 0..<s.width {
-                        let gv = Double(g[((n * s.outChannels + o) * s.height + oh) * s.width + ow])
-                        for c in 0..<s.inChannels {
-                            for i in 0..<3 {
-                                for j in 0..<3 {
-                                    let ih = oh + i - 1, iw = ow + j - 1
-                                    guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
-                                    dw[((o * s.inChannels + c) * 3 + i) * 3 + j]
-                                        += gv * Double(x[((n * s.inChannels + c) * s.height + ih) * s.width + iw])
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return dw.map { Float($0) }
-    }
+    // MARK: Helpers (references in ConvolutionReference.swift)
 
     private func maxError(_ a: [Float], _ reference: [Float]) -> Float {
         XCTAssertEqual(a.count, reference.count)
@@ -154,7 +79,7 @@ final class WinogradTests: XCTestCase {
         for s in shapes {
             let (x, w, b, _) = inputs(s, &rng)
             for bias in [b, nil] {
-                let expected = naiveForward(x, w, bias, s)
+                let expected = ConvolutionReference.forward(x, w, bias, s)
                 for plan in plans {
                     let err = maxError(forward(s, plan, x, w, bias), expected)
                     XCTAssertLessThanOrEqual(err, Self.tolerance, "\(s) \(plan) bias \(bias != nil)")
@@ -173,7 +98,7 @@ final class WinogradTests: XCTestCase {
         var rng = RNG(seed: 62)
         for s in shapes {
             let (x, w, _, g) = inputs(s, &rng)
-            let expected = naiveDataGradient(g, w, s)
+            let expected = ConvolutionReference.dataGradient(g, w, s)
             let im2col = backward(s, ConvolutionPlan(group: 1, perCore: true), x, w, g)
             XCTAssertLessThanOrEqual(maxError(im2col.dx, expected), Self.tolerance, "\(s) im2col dx")
             for plan in plans {
@@ -196,7 +121,7 @@ final class WinogradTests: XCTestCase {
         var rng = RNG(seed: 66)
         for s in shapes + [shape(16, 32, 24, 8, 8), shape(3, 24, 40, 15, 11)] {
             let (x, w, _, g) = inputs(s, &rng)
-            let expected = naiveWeightGradient(x, g, s)
+            let expected = ConvolutionReference.weightGradient(x, g, s)
             let im2col = backward(s, ConvolutionPlan(group: 1, perCore: true), x, w, g)
             XCTAssertLessThanOrEqual(maxError(im2col.dw, expected), tolerance, "\(s) im2col dw")
             for plan in plans {

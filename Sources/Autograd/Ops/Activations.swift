@@ -7,8 +7,10 @@ public enum GELUApproximation: String, Sendable, Codable {
     case tanh
 }
 
-/// An elementwise op whose derivative is computed from its input x.
-private func pointwise(_ x: Tensor,
+/// An elementwise op whose derivative is computed from its input x: `forward(x, y, count)` fills the
+/// output, `backward(x, g, dx, count)` the input gradient. Public so other modules' elementwise ops (the
+/// scorer's clamp and log energy) record their graph the same way.
+public func pointwise(_ x: Tensor,
                        _ forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                        backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)
     -> Tensor {

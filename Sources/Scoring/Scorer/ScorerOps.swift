@@ -42,13 +42,8 @@ public func gatherRows(_ x: Tensor, indices: [Int]) -> Tensor {
 
 /// min(x, bound) elementwise, as `torch.clamp(x, max=bound)` (gradient 0 above the bound).
 public func clampMax(_ x: Tensor, _ bound: Float) -> Tensor {
-    let out = Tensor.uninitialized(x.shape)
-    ScorerKernels.clampMaxForward(x.data, out.data, count: x.count, bound: bound)
-    return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
-        ScorerKernels.clampMaxBackward(x.data, g.data, dx.data, count: x.count, bound: bound)
-        return [dx]
-    }
+    pointwise(x, { ScorerKernels.clampMaxForward($0, $1, count: $2, bound: bound) },
+              backward: { ScorerKernels.clampMaxBackward($0, $1, $2, count: $3, bound: bound) })
 }
 
 /// Per row of logits [N, C]: −Σ_c targets[r, c]·log softmax(logits[r])_c → [N], as
@@ -78,11 +73,6 @@ public func softCrossEntropy(_ logits: Tensor, targets: [Float]) -> Tensor {
 /// estimate of each learned high-pass filter (robust to the few pixels on strong edges).
 public func logEnergy(_ x: Tensor, eps: Float) -> Tensor {
     precondition(eps > 0, "logEnergy: eps must be positive, got \(eps)")
-    let out = Tensor.uninitialized(x.shape)
-    ScorerKernels.logEnergyForward(x.data, out.data, count: x.count, eps: eps)
-    return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
-        ScorerKernels.logEnergyBackward(x.data, g.data, dx.data, count: x.count, eps: eps)
-        return [dx]
-    }
+    return pointwise(x, { ScorerKernels.logEnergyForward($0, $1, count: $2, eps: eps) },
+                     backward: { ScorerKernels.logEnergyBackward($0, $1, $2, count: $3, eps: eps) })
 }
