@@ -128,8 +128,8 @@ struct KernelBenchmark {
         }
     }
 
-    /// im2col and Winograd on one shape, forward and dx (backward with only dx requested), with the
-    /// automatic plan's other fields. The four runs alternate within each round, in an order that flips
+    /// im2col and Winograd on one shape, forward, dx and dW (backward with only that gradient requested), with
+    /// the automatic plan's other fields. The six runs alternate within each round, in an order that flips
     /// every round, so load from other processes hits both paths alike; medians, ratio = im2col / Winograd.
     func winogradComparison(_ s: Conv2dShape) -> String {
         var rng = RNG(seed: 5)
@@ -137,13 +137,15 @@ struct KernelBenchmark {
         let w = Tensor.randn([s.outChannels, s.inChannels, 3, 3], rng: &rng, std: 0.05)
         let b = Tensor.randn([s.outChannels], rng: &rng)
         let out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width])
-        let g = Tensor.randn(out.shape, rng: &rng), dx = Tensor.uninitialized(x.shape)
+        let g = Tensor.randn(out.shape, rng: &rng), dx = Tensor.uninitialized(x.shape), dw = Tensor.uninitialized(w.shape)
         var winograd = ConvolutionPlan.automatic(for: s), im2col = winograd
         winograd.winograd = true
         im2col.winograd = false
         let runs: [() -> Void] = [im2col, winograd].flatMap { p -> [() -> Void] in
             [{ ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: p) },
              { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: dx.data, dWeight: nil, dBias: nil,
+                                           shape: s, plan: p) },
+             { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: nil, dWeight: dw.data, dBias: nil,
                                            shape: s, plan: p) }]
         }
         for r in runs { r() }  // warm-up
@@ -151,7 +153,7 @@ struct KernelBenchmark {
         let start = Self.now(cpu: false)
         var round = 0
         while round < 5 || Self.now(cpu: false) - start < 4 * minSeconds {
-            let order = round % 2 == 0 ? [0, 2, 1, 3] : [3, 1, 2, 0]
+            let order = round % 2 == 0 ? [0, 3, 1, 4, 2, 5] : [5, 2, 4, 1, 3, 0]
             for i in order {
                 let t0 = Self.now(cpu: cpuTime)
                 runs[i]()
@@ -167,14 +169,14 @@ struct KernelBenchmark {
         }
         let name = "\(s.inChannels)→\(s.outChannels) \(s.height)×\(s.width)"
         return name + String(repeating: " ", count: max(0, 16 - name.count))
-            + num(ms[0], 10, 2) + num(ms[2], 10, 2) + num(ms[0] / ms[2], 7, 2)
-            + num(ms[1], 10, 2) + num(ms[3], 10, 2) + num(ms[1] / ms[3], 7, 2)
+            + [0, 1, 2].map { num(ms[$0], 10, 2) + num(ms[$0 + 3], 10, 2) + num(ms[$0] / ms[$0 + 3], 7, 2) }.joined()
             + "  \(round) rounds" + (ConvolutionPlan.automatic(for: s).winograd ? "  ← automatic: Winograd" : "")
     }
 
     var winogradHeader: String {
         "3×3 s1 p1, batch \(batch): im2col vs Winograd F(2×2, 3×3), medians in ms (ratio = im2col / Winograd)\n"
-            + "shape            fwd i2c   fwd Win  ratio    dx i2c    dx Win  ratio\n" + String(repeating: "-", count: 96)
+            + "shape            fwd i2c   fwd Win  ratio    dx i2c    dx Win  ratio    dW i2c    dW Win  ratio\n"
+            + String(repeating: "-", count: 118)
     }
 
     /// Self-attention B=16, L=256, D=64 and L=64, D=128, and cross-attention to 80 tokens, 4 heads.
