@@ -13,7 +13,7 @@ let numeric: [SwiftSetting] = [
 
 let package = Package(
     name: "t2ialign",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "t2ialign", targets: ["t2ialign"]),
         .library(name: "T2IAlign", targets: ["Files", "Kernels", "Autograd", "NN", "ImageIO", "Datasets",

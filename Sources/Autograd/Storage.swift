@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A contiguous, 64-byte-aligned Float32 buffer. Tensors share storage when they are views (reshape).
 public final class Storage: @unchecked Sendable {
     public let count: Int
@@ -10,7 +12,26 @@ public final class Storage: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: count) }
+        Storage.track(count * 4)
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit {
+        Storage.track(-count * 4)
+        UnsafeMutableRawPointer(pointer).deallocate()
+    }
+
+    // MARK: Accounting
+
+    private static let live = Atomic<Int>(0)
+    private static let peak = Atomic<Int>(0)
+
+    private static func track(_ bytes: Int) {
+        let now = live.add(bytes, ordering: .relaxed).newValue
+        if bytes > 0 { _ = peak.max(now, ordering: .relaxed) }
+    }
+
+    /// Bytes held by all tensors now, and the most held at once since the last `resetPeak()`.
+    public static var liveBytes: Int { live.load(ordering: .relaxed) }
+    public static var peakBytes: Int { peak.load(ordering: .relaxed) }
+    public static func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
 }

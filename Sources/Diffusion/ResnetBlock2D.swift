@@ -31,10 +31,10 @@ public final class ResnetBlock2D: Module {
 
     /// x [B, Cin, H, W], temb [B, timeEmbeddingDim] (before its SiLU) → [B, Cout, H, W].
     public func callAsFunction(_ x: Tensor, temb: Tensor) -> Tensor {
-        var h = conv1(silu(norm1(x)))
+        var h = conv1(norm1(x, thenSiLU: true))
         let t = timeEmbProj(silu(temb))
         h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])
-        h = conv2(silu(norm2(h)))
+        h = conv2(norm2(h, thenSiLU: true))
         return (convShortcut?(x) ?? x) + h
     }
 }

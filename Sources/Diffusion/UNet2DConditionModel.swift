@@ -98,7 +98,7 @@ public final class UNet2DConditionModel: Module {
             h = block(h, skips: skips.suffix(n), temb: temb, context: context)
             skips.removeLast(n)
         }
-        return convOut(silu(convNormOut(h)))
+        return convOut(convNormOut(h, thenSiLU: true))
     }
 
     /// `timesteps` as a tensor of B values (or one); it carries no gradient.

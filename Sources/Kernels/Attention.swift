@@ -1,17 +1,23 @@
-/// Multi-head scaled dot-product attention, forward and backward, as two GEMMs per (batch, head) with a
-/// row softmax in between (llm.c style, no fused kernel).
+import Foundation
+
+/// Multi-head scaled dot-product attention, forward and backward, as GEMMs per (batch, head) with a row
+/// softmax in between (llm.c style, no fused kernel).
 ///
 /// Layouts: q [batch, lq, dim], k and v [batch, lk, dim], out [batch, lq, dim]; head h owns the columns
 /// h·headDim..<(h+1)·headDim, read in place through the GEMM leading dimension (no head transpose).
-/// probs [batch, heads, lq, lk] holds the softmax P, the only activation the backward pass needs besides
-/// q, k, v. The causal mask is torch's `is_causal`: query i attends to keys 0…i.
-/// (batch, head) pairs run in parallel with OpenBLAS at one thread (`Threading.parallelBatch`).
+/// The forward keeps only each row's log Σ exp of the scores, logSumExp [batch, heads, lq]; the backward
+/// recomputes the softmax P = exp(q·kᵀ/√headDim − logSumExp) one (batch, head) at a time, as
+/// FlashAttention does, so training holds lq·heads floats per sample instead of lq·lk·heads (the
+/// largest activation of the U-Net's attention layers) for one extra GEMM. The causal mask is torch's
+/// `is_causal`: query i attends to keys 0…i.
+/// (batch, head) pairs run in parallel with OpenBLAS at one thread (`Threading.parallelBatch`); P and its
+/// gradient live in a per-task scratch buffer of lq·lk floats.
 public enum AttentionKernels {
-    /// out = softmax(q·kᵀ/√headDim [+ mask])·v per head. With `probs` nil (inference) P lives in a
-    /// per-task scratch buffer and is dropped.
+    /// out = softmax(q·kᵀ/√headDim [+ mask])·v per head; `logSumExp` (nil for inference) receives each
+    /// row's log Σ exp of the visible scaled scores for the backward pass.
     public static func forward(query q: UnsafePointer<Float>, key k: UnsafePointer<Float>,
                                value v: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                               probs: UnsafeMutablePointer<Float>?,
+                               logSumExp: UnsafeMutablePointer<Float>?,
                                batch: Int, queryLength lq: Int, keyLength lk: Int, dim: Int, heads: Int,
                                causal: Bool) {
         let hd = dim / heads
@@ -21,29 +27,30 @@ public enum AttentionKernels {
             return
         }
         let scale = 1 / Float(hd).squareRoot()
-        let saved = probs.map(UncheckedSendable.init)
+        let lse = logSumExp.map(UncheckedSendable.init)
         Threading.parallelBatch(batch * heads) { task in
             let b = task / heads, h = task % heads
             let qp = q + b * lq * dim + h * hd, kp = k + b * lk * dim + h * hd, vp = v + b * lk * dim + h * hd
-            let scratch = saved == nil ? UnsafeMutablePointer<Float>.allocate(capacity: lq * lk) : nil
-            defer { scratch?.deallocate() }
-            guard let p = saved.map({ $0.value + task * lq * lk }) ?? scratch else { return }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: lq * lk)
+            defer { p.deallocate() }
             BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: qp, lda: dim, b: kp, ldb: dim,
                        c: p, ldc: lk)
             for i in 0..<lq {
                 let row = p + i * lk
                 let visible = causal ? min(lk, i + 1) : lk
-                SoftmaxKernels.softmaxRow(row, row, visible)
+                let (m, sum) = SoftmaxKernels.softmaxRow(row, row, visible)
+                if let lse { lse.value[task * lq + i] = m + log(sum) }
                 if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
             }
             BLAS.sgemm(m: lq, n: hd, k: lk, a: p, lda: lk, b: vp, ldb: dim, c: out + b * lq * dim + h * hd, ldc: dim)
         }
     }
 
-    /// From dOut and the saved P: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dP∘P)) (masked entries have
-    /// P = 0, so dS = 0 there), dQ = dS·K/√headDim, dK = dSᵀ·Q/√headDim. Outputs left nil are skipped.
+    /// From dOut and the saved logSumExp: P = exp(q·kᵀ/√headDim − logSumExp) (0 where masked),
+    /// dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dP∘P)) (masked entries have P = 0, so dS = 0 there),
+    /// dQ = dS·K/√headDim, dK = dSᵀ·Q/√headDim. Outputs left nil are skipped.
     public static func backward(query q: UnsafePointer<Float>, key k: UnsafePointer<Float>,
-                                value v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                                value v: UnsafePointer<Float>, logSumExp: UnsafePointer<Float>, causal: Bool,
                                 gradOutput dOut: UnsafePointer<Float>,
                                 gradQuery dq: UnsafeMutablePointer<Float>?, gradKey dk: UnsafeMutablePointer<Float>?,
                                 gradValue dv: UnsafeMutablePointer<Float>?,
@@ -62,14 +69,21 @@ public enum AttentionKernels {
         Threading.parallelBatch(batch * heads) { task in
             let b = task / heads, h = task % heads
             let qOff = b * lq * dim + h * hd, kOff = b * lk * dim + h * hd
-            let p = probs + task * lq * lk
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * lq * lk), ds = p + lq * lk
+            defer { p.deallocate() }
+            BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: q + qOff, lda: dim, b: k + kOff, ldb: dim,
+                       c: p, ldc: lk)
+            for i in 0..<lq {
+                let row = p + i * lk
+                let visible = causal ? min(lk, i + 1) : lk
+                SoftmaxKernels.probabilitiesRow(row, logSumExp: logSumExp[task * lq + i], visible)
+                if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
+            }
             let go = dOut + qOff
             if let dv = dvs?.value {
                 BLAS.sgemm(transA: true, m: lk, n: hd, k: lq, a: p, lda: lk, b: go, ldb: dim, c: dv + kOff, ldc: dim)
             }
             guard dqs != nil || dks != nil else { return }
-            let ds = UnsafeMutablePointer<Float>.allocate(capacity: lq * lk)
-            defer { ds.deallocate() }
             BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, a: go, lda: dim, b: v + kOff, ldb: dim, c: ds, ldc: lk)
             for i in 0..<lq { SoftmaxKernels.softmaxRowBackward(p + i * lk, ds + i * lk, ds + i * lk, lk) }
             if let dq = dqs?.value {

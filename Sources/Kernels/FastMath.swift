@@ -56,6 +56,26 @@ public enum FastMath {
         for i in 0..<n { p[i] = v[i] }
     }
 
+    // MARK: Horizontal reductions
+
+    /// Σ of the 16 lanes as a tree of halving adds (the standard library's `sum()` goes lane by lane
+    /// through the storage subscript, which showed up in attention's row softmax).
+    @inlinable @inline(__always)
+    public static func horizontalSum(_ v: V) -> Float {
+        let a = v.lowHalf + v.highHalf, b = a.lowHalf + a.highHalf, c = b.lowHalf + b.highHalf
+        return c.x + c.y
+    }
+
+    /// The largest of the 16 lanes (NaN-free input assumed, as in a softmax row), by halving. Written with
+    /// `replacing(with:where:)` (one vmaxps): `pointwiseMax` goes lane by lane for its NaN rules.
+    @inlinable @inline(__always)
+    public static func horizontalMax(_ v: V) -> Float {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+        let c = b.lowHalf.replacing(with: b.highHalf, where: b.highHalf .> b.lowHalf)
+        return c.y > c.x ? c.y : c.x
+    }
+
     /// y[i] = f(x[i]) for i in `range`, 16 at a time, the tail through a padded vector. `x` may equal `y`.
     @inlinable @inline(__always)
     public static func map<F: VectorFunction>(_ range: Range<Int>, _ x: UnsafePointer<Float>,

@@ -84,6 +84,26 @@ public enum NormalizationKernels {
         @inline(__always) func callAsFunction(_ x: V) -> V { shift.addingProduct(x, scale) }
     }
 
+    /// silu(x·scale + shift): GroupNorm followed by SiLU in one pass.
+    struct ScaleShiftSiLU: VectorFunction {
+        let scale: V, shift: V
+        init(_ scale: Float, _ shift: Float) { self.scale = V(repeating: scale); self.shift = V(repeating: shift) }
+        @inline(__always) func callAsFunction(_ x: V) -> V {
+            let z = shift.addingProduct(x, scale)
+            return z * FastMath.sigmoid(z)
+        }
+    }
+
+    /// dz = dy·silu′(z) for z = x·scale + shift recomputed from x (the fused op keeps no z).
+    struct SiLUGradientThroughAffine: VectorFunction2 {
+        let scale: V, shift: V
+        init(_ scale: Float, _ shift: Float) { self.scale = V(repeating: scale); self.shift = V(repeating: shift) }
+        @inline(__always) func callAsFunction(_ x: V, _ g: V) -> V {
+            let z = shift.addingProduct(x, scale), s = FastMath.sigmoid(z)
+            return g * s * (1 + z * (1 - s))
+        }
+    }
+
     /// dx = a·dy + b·(x − mean) + c (a = rstd·w, b = −rstd²·meanB, c = −rstd·meanA); centring x first
     /// keeps a large mean from cancelling.
     struct GroupNormInputGradient: VectorFunction2 {
@@ -121,11 +141,13 @@ public enum NormalizationKernels {
 
     /// x, y: [batch, channels, spatial]; each (sample, group) of channels/groups consecutive channels is
     /// normalised over its channels·spatial values. weight/bias: [channels] or nil (1 and 0).
-    /// mean, rstd: [batch, groups], written for the backward pass.
+    /// mean, rstd: [batch, groups], written for the backward pass. With `silu`, y = silu(groupNorm(x)) in
+    /// the same pass (diffusers' norm → SiLU in every ResNet block), and the normalised values are never stored.
     public static func groupNormForward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
                                         bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                         mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-                                        batch: Int, channels: Int, spatial: Int, groups: Int, eps: Float) {
+                                        batch: Int, channels: Int, spatial: Int, groups: Int, eps: Float,
+                                        silu: Bool = false) {
         let perGroup = channels / groups
         let len = perGroup * spatial
         guard len > 0 else { return }
@@ -140,9 +162,13 @@ public enum NormalizationKernels {
                 rstd[item] = rs
                 for c in 0..<perGroup {
                     let ch = g * perGroup + c
-                    let scale = rs * (weight?[ch] ?? 1)
+                    let scale = rs * (weight?[ch] ?? 1), shift = (bias?[ch] ?? 0) - m * scale
                     let off = base + c * spatial
-                    FastMath.map(0..<spatial, x + off, y + off, ScaleShift(scale, (bias?[ch] ?? 0) - m * scale))
+                    if silu {
+                        FastMath.map(0..<spatial, x + off, y + off, ScaleShiftSiLU(scale, shift))
+                    } else {
+                        FastMath.map(0..<spatial, x + off, y + off, ScaleShift(scale, shift))
+                    }
                 }
             }
         }
@@ -151,11 +177,14 @@ public enum NormalizationKernels {
     /// dx = rstd·(w·dy − mean_g(w·dy) − x̂·mean_g(w·dy·x̂)) per group; dWeight[c] = Σ dy·x̂ and
     /// dBias[c] = Σ dy over samples and positions (skipped when nil). Per-sample channel sums go to a
     /// scratch [batch, channels] buffer so samples run in parallel without sharing accumulators.
+    /// With `silu` (the fused forward), dy is the gradient of silu(groupNorm(x)): each group first turns it
+    /// into the gradient of groupNorm(x), recomputing the normalised values from x, mean, rstd and `bias`.
     public static func groupNormBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                          mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                          weight: UnsafePointer<Float>?, _ dx: UnsafeMutablePointer<Float>,
                                          dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
-                                         batch: Int, channels: Int, spatial: Int, groups: Int) {
+                                         batch: Int, channels: Int, spatial: Int, groups: Int,
+                                         silu: Bool = false, bias: UnsafePointer<Float>? = nil) {
         let perGroup = channels / groups
         let len = perGroup * spatial
         guard len > 0 else { return }
@@ -163,14 +192,29 @@ public enum NormalizationKernels {
         defer { sums.deallocate() }
         let sumDy = sums, sumDyXhat = sums + batch * channels
         Threading.parallelRanges(batch * groups, minChunk: max(1, (1 << 16) / len)) { r in
+            // One group's gradient of the normalised output, when SiLU came after it.
+            let groupGrad = silu ? UnsafeMutablePointer<Float>.allocate(capacity: len) : nil
+            defer { groupGrad?.deallocate() }
             for item in r {
                 let n = item / groups, g = item % groups
                 let base = (n * channels + g * perGroup) * spatial
                 let m = mean[item], rs = rstd[item]
+                // This group's gradient of the normalised output: channel c at dyGroup + c·spatial.
+                var dyGroup = dy + base
+                if let groupGrad {
+                    for c in 0..<perGroup {
+                        let ch = g * perGroup + c
+                        let scale = rs * (weight?[ch] ?? 1), shift = (bias?[ch] ?? 0) - m * scale
+                        let off = base + c * spatial
+                        FastMath.map(0..<spatial, x + off, dy + off, groupGrad + c * spatial,
+                                     SiLUGradientThroughAffine(scale, shift))
+                    }
+                    dyGroup = UnsafePointer(groupGrad)
+                }
                 var a = 0.0, b = 0.0   // Σ w·dy and Σ w·dy·x̂ over the group
                 for c in 0..<perGroup {
                     let ch = g * perGroup + c
-                    let (s1, s2) = gradientSums(x + base + c * spatial, dy + base + c * spatial, spatial, mean: m)
+                    let (s1, s2) = gradientSums(x + base + c * spatial, dyGroup + c * spatial, spatial, mean: m)
                     let w = Double(weight?[ch] ?? 1)
                     sumDy[n * channels + ch] = Float(s1)
                     sumDyXhat[n * channels + ch] = Float(s2) * rs
@@ -182,7 +226,7 @@ public enum NormalizationKernels {
                     let ch = g * perGroup + c
                     let off = base + c * spatial
                     let f = GroupNormInputGradient(rs * (weight?[ch] ?? 1), -rs * rs * meanB, m, -rs * meanA)
-                    FastMath.map(0..<spatial, dy + off, x + off, dx + off, f)
+                    FastMath.map(0..<spatial, dyGroup + c * spatial, x + off, dx + off, f)
                 }
             }
         }
@@ -260,7 +304,7 @@ public enum NormalizationKernels {
                     }
                     j += 16
                 }
-                let f = LayerNormInputGradient(rstd[row], a.sum() / Float(dim), b.sum() / Float(dim))
+                let f = LayerNormInputGradient(rstd[row], FastMath.horizontalSum(a) / Float(dim), FastMath.horizontalSum(b) / Float(dim))
                 FastMath.map(0..<dim, gr, w, xhat, dx + row * dim, f)
             }
         }

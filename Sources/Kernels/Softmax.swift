@@ -27,6 +27,13 @@ public enum SoftmaxKernels {
         @inline(__always) func callAsFunction(_ x: V, _ m: V) -> V { FastMath.exp(x - m) }
     }
 
+    /// exp(x − c) for one constant c
+    @usableFromInline struct ShiftedExpScalar: VectorFunction {
+        @usableFromInline let c: V
+        @inlinable init(_ c: Float) { self.c = V(repeating: c) }
+        @inlinable @inline(__always) func callAsFunction(_ x: V) -> V { FastMath.exp(x - c) }
+    }
+
     struct Divide: VectorFunction2 {
         @inline(__always) func callAsFunction(_ a: V, _ b: V) -> V { a / b }
     }
@@ -41,10 +48,12 @@ public enum SoftmaxKernels {
         @inline(__always) func callAsFunction(_ y: V, _ g: V, _ dot: V) -> V { y * (g - dot) }
     }
 
-    /// y = exp(x − max x) / Σ exp(x − max x) over one contiguous row of n (x may equal y).
-    @inlinable
-    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        guard n > 0 else { return }
+    /// y = exp(x − max x) / Σ exp(x − max x) over one contiguous row of n (x may equal y). Returns max x
+    /// and Σ exp(x − max x): the row's log Σ exp x = max + log(sum), from which `probabilitiesRow` rebuilds y.
+    @inlinable @discardableResult
+    public static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                  _ n: Int) -> (max: Float, sum: Float) {
+        guard n > 0 else { return (-.infinity, 0) }
         var mv = V(repeating: -.infinity)
         var i = 0
         while i + 16 <= n {
@@ -52,7 +61,7 @@ public enum SoftmaxKernels {
             mv = mv.replacing(with: v, where: v .> mv)
             i += 16
         }
-        var m = mv.max()
+        var m = FastMath.horizontalMax(mv)
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         let shift = V(repeating: m)
         var acc = V(repeating: 0)
@@ -69,7 +78,16 @@ public enum SoftmaxKernels {
             FastMath.store(e, y + i, count: n - i)
             acc += e
         }
-        FastMath.map(0..<n, y, y, Scale(1 / acc.sum()))
+        let total = FastMath.horizontalSum(acc)
+        FastMath.map(0..<n, y, y, Scale(1 / total))
+        return (m, total)
+    }
+
+    /// exp(x − logSumExp) in place over one row of n: the softmax again from the logits and the value
+    /// `softmaxRow` returned (attention's backward recomputes P this way instead of keeping it).
+    @inlinable
+    public static func probabilitiesRow(_ x: UnsafeMutablePointer<Float>, logSumExp: Float, _ n: Int) {
+        FastMath.map(0..<n, x, x, ShiftedExpScalar(logSumExp))
     }
 
     /// dx = y·(dy − Σ dy·y) over one row of n (dx may equal dy).
@@ -82,7 +100,7 @@ public enum SoftmaxKernels {
             acc = acc.addingProduct(FastMath.load(y + i), FastMath.load(dy + i))
             i += 16
         }
-        var dot = acc.sum()
+        var dot = FastMath.horizontalSum(acc)
         while i < n { dot += y[i] * dy[i]; i += 1 }
         FastMath.map(0..<n, y, dy, dx, RowGradient(dot))
     }

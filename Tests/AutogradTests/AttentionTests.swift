@@ -79,6 +79,16 @@ final class AttentionTests: XCTestCase {
             }
             XCTAssertLessThan(r.maxError, 1e-2, "self, causal \(causal): \(r)")
         }
+        // Rows of 37 keys (two SIMD blocks and a tail), so the backward's recomputed softmax
+        // (exp(s − logSumExp)) runs its vector body, its tail and, causal, the masked zeros.
+        let q37 = Tensor.randn([1, 37, 4], rng: &rng), k37 = Tensor.randn([1, 37, 4], rng: &rng)
+        let v37 = Tensor.randn([1, 37, 4], rng: &rng)
+        for causal in [true, false] {
+            let r = GradientCheck.run([q37, k37, v37]) {
+                scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], heads: 2, causal: causal)
+            }
+            XCTAssertLessThan(r.maxError, 1e-2, "37 keys, causal \(causal): \(r)")
+        }
     }
 
     /// Softmax(q·kᵀ/√hd [+ mask])·v per head, in Double, straight from the definition.

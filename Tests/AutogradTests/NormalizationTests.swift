@@ -97,6 +97,39 @@ final class NormalizationTests: XCTestCase {
         XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
     }
 
+    /// The fused silu(groupNorm(x)) against the two separate ops (values and all three gradients), and a
+    /// finite-difference check of the fused op alone (its backward recomputes the normalised values).
+    func testGroupNormThenSiLUMatchesSeparateOps() throws {
+        var rng = RNG(seed: 25)
+        for (shape, groups) in [([2, 4, 3], 2), ([3, 8, 17, 17], 4)] {
+            let x = Tensor.randn(shape, rng: &rng, std: 2), g = Tensor.randn(shape, rng: &rng)
+            let c = shape[1]
+            let w = Tensor.randn([c], rng: &rng), b = Tensor.randn([c], rng: &rng)
+            func run(fused: Bool) throws -> [[Float]] {
+                let (xi, wi, bi) = (x.copy(), w.copy(), b.copy())
+                for t in [xi, wi, bi] { t.requiresGrad = true }
+                let y = fused ? groupNorm(xi, groups: groups, weight: wi, bias: bi, thenSiLU: true)
+                              : silu(groupNorm(xi, groups: groups, weight: wi, bias: bi))
+                y.backward(g)
+                return [y.toArray(), try XCTUnwrap(xi.grad).toArray(), try XCTUnwrap(wi.grad).toArray(),
+                        try XCTUnwrap(bi.grad).toArray()]
+            }
+            let fused = try run(fused: true), separate = try run(fused: false)
+            for (k, name) in ["y", "dx", "dweight", "dbias"].enumerated() {
+                let scale = Double(separate[k].map { abs($0) }.max() ?? 1)
+                for (a, e) in zip(fused[k], separate[k]) {
+                    XCTAssertEqual(Double(a), Double(e), accuracy: 1e-5 * max(1, scale), "\(shape) \(name)")
+                }
+            }
+        }
+        let x = Tensor.randn([2, 4, 3], rng: &rng)
+        let w = Tensor.randn([4], rng: &rng), b = Tensor.randn([4], rng: &rng)
+        let r = GradientCheck.run([x, w, b]) { groupNorm($0[0], groups: 2, weight: $0[1], bias: $0[2], thenSiLU: true) }
+        XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
+        let plain = GradientCheck.run([x]) { groupNorm($0[0], groups: 4, thenSiLU: true) }
+        XCTAssertLessThan(plain.maxError, 1e-2, "no affine: \(plain)")
+    }
+
     func testLayerNormGradients() {
         var rng = RNG(seed: 23)
         for dim in [5, 37] {   // tail only; SIMD body + tail

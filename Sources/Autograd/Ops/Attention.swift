@@ -4,8 +4,8 @@ import Kernels
 /// `F.scaled_dot_product_attention` with the heads split out of the last dimension):
 /// query [B, Lq, D], key and value [B, Lk, D], D = heads·headDim, head h using columns
 /// h·headDim..<(h+1)·headDim; softmax(q·kᵀ/√headDim)·v per head → [B, Lq, D]. With `causal`, query i
-/// sees keys 0…i (torch's `is_causal`, for the text encoder). The softmax probabilities are kept for the
-/// backward pass only while a graph is being recorded.
+/// sees keys 0…i (torch's `is_causal`, for the text encoder). While a graph is being recorded, each score
+/// row's log Σ exp is kept, from which the backward pass recomputes the softmax (`AttentionKernels`).
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
                                       causal: Bool = false) -> Tensor {
     precondition(query.rank == 3 && key.rank == 3 && value.rank == 3,
@@ -17,15 +17,17 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                  "scaledDotProductAttention: dimension \(d) is not divisible by \(heads) heads")
     let out = Tensor.uninitialized(query.shape)
     let recording = GradMode.isEnabled && (query.requiresGrad || key.requiresGrad || value.requiresGrad)
-    let probs = recording ? Storage(count: b * heads * lq * lk, zeroed: false) : nil
-    AttentionKernels.forward(query: query.data, key: key.data, value: value.data, out.data, probs: probs?.pointer,
+    let logSumExp = recording ? Storage(count: b * heads * lq, zeroed: false) : nil
+    AttentionKernels.forward(query: query.data, key: key.data, value: value.data, out.data,
+                             logSumExp: logSumExp?.pointer,
                              batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads, causal: causal)
-    guard let probs else { return out }
+    guard let logSumExp else { return out }
     return Tensor.record(out, [query, key, value]) { g in
         let dq = query.requiresGrad ? Tensor.uninitialized(query.shape) : nil
         let dk = key.requiresGrad ? Tensor.uninitialized(key.shape) : nil
         let dv = value.requiresGrad ? Tensor.uninitialized(value.shape) : nil
-        AttentionKernels.backward(query: query.data, key: key.data, value: value.data, probs: probs.pointer,
+        AttentionKernels.backward(query: query.data, key: key.data, value: value.data,
+                                  logSumExp: logSumExp.pointer, causal: causal,
                                   gradOutput: g.data, gradQuery: dq?.data, gradKey: dk?.data, gradValue: dv?.data,
                                   batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads)
         return [dq, dk, dv]

@@ -3,8 +3,11 @@ import Kernels
 /// Group normalisation of x [N, C, …] (torch `F.group_norm`): each sample's C channels are cut into
 /// `groups` groups of consecutive channels, normalised over the group's channels and positions (biased
 /// variance, eps inside the square root), then scaled and shifted per channel by weight/bias [C].
+/// `thenSiLU` returns silu(groupNorm(x)) from one fused op that keeps only x and the group statistics for
+/// the backward pass (the separate ops would also keep the normalised tensor: one activation less per
+/// ResNet norm).
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil,
-                      eps: Float = 1e-5) -> Tensor {
+                      eps: Float = 1e-5, thenSiLU: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "groupNorm: input must be [N, C, …], got shape \(x.shape)")
     let n = x.shape[0], c = x.shape[1]
     precondition(groups > 0 && c % groups == 0,
@@ -16,14 +19,16 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
     let mean = Storage(count: n * groups, zeroed: false), rstd = Storage(count: n * groups, zeroed: false)
     NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
                                           mean: mean.pointer, rstd: rstd.pointer,
-                                          batch: n, channels: c, spatial: spatial, groups: groups, eps: eps)
+                                          batch: n, channels: c, spatial: spatial, groups: groups, eps: eps,
+                                          silu: thenSiLU)
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor.record(out, inputs) { g in
         let dx = Tensor.uninitialized(x.shape)
         let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
         NormalizationKernels.groupNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
                                                weight: weight?.data, dx.data, dWeight: dw?.data, dBias: db?.data,
-                                               batch: n, channels: c, spatial: spatial, groups: groups)
+                                               batch: n, channels: c, spatial: spatial, groups: groups,
+                                               silu: thenSiLU, bias: bias?.data)
         return [dx] + affineGradients(dw, db)
     }
 }

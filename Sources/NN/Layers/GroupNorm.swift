@@ -20,7 +20,8 @@ public final class GroupNorm: Module {
 
     public var ownParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    /// groupNorm(x), or with `thenSiLU` silu(groupNorm(x)) as one fused op (see `groupNorm`).
+    public func callAsFunction(_ x: Tensor, thenSiLU: Bool = false) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, thenSiLU: thenSiLU)
     }
 }

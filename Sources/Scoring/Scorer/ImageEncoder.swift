@@ -51,7 +51,7 @@ public final class ImageEncoder: Module {
         var x = pixels
         if config.coordinateChannels { x = concat([pixels, Self.coordinates(batch: pixels.shape[0], size: pixels.shape[2])], axis: 1) }
         let stem = stemConv(x)
-        var h = silu(stemNorm(stem))
+        var h = stemNorm(stem, thenSiLU: true)
         for stage in stages { h = stage(h) }
         var pooled = Self.averagePool(h)
         if config.stemPooling { pooled = concat([pooled, Self.averagePool(silu(stem))], axis: 1) }
@@ -118,7 +118,7 @@ final class ImageEncoderStage: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = silu(downsampleNorm(downsample(x)))
-        return h + silu(norm(conv(h)))
+        let h = downsampleNorm(downsample(x), thenSiLU: true)
+        return h + norm(conv(h), thenSiLU: true)
     }
 }

@@ -1,3 +1,4 @@
+import Autograd
 import Diffusion
 import Files
 import Foundation
@@ -68,6 +69,9 @@ struct ModelBenchmark {
         var cpuTimesS: [Double]
         var cpuMedianS: Double
         var ruMaxrssMb: Double
+        /// The most tensor storage (Storage bytes, MB) alive at once during the timed runs: activations,
+        /// gradients, parameters and optimizer state, without scratch buffers, code and libraries.
+        var peakTensorMb: Double
         var steps: Int?
         var guidance: Float?
         var beta: Float?
@@ -78,7 +82,7 @@ struct ModelBenchmark {
             case impl, variant, bench, threads, batch, steps, guidance, beta
             case unetParams = "unet_params", textParams = "text_params", warmupS = "warmup_s", timesS = "times_s"
             case medianS = "median_s", minS = "min_s", maxS = "max_s", cpuTimesS = "cpu_times_s"
-            case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
+            case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", peakTensorMb = "peak_tensor_mb", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
         }
 
         /// One line of JSON, keys sorted (what stdout and `--json` get).
@@ -117,6 +121,7 @@ struct ModelBenchmark {
         Threading.configure()
         let workload = try makeWorkload()
         var warm: [Double] = [], wall: [Double] = [], cpu: [Double] = []
+        Storage.resetPeak()
         for i in 0..<(settings.warmup + settings.runs) {
             let (w, c) = try Self.measure { try workload.step() }
             let isWarmup = i < settings.warmup
@@ -131,6 +136,7 @@ struct ModelBenchmark {
                       warmupS: warm, timesS: wall, medianS: Self.median(wall), minS: wall.min() ?? .nan,
                       maxS: wall.max() ?? .nan, cpuTimesS: cpu, cpuMedianS: Self.median(cpu),
                       ruMaxrssMb: Self.peakResidentMegabytes(),
+                      peakTensorMb: Double(Storage.peakBytes) / (1024 * 1024),
                       steps: s.workload == .ddim ? s.steps : nil, guidance: s.workload == .ddim ? s.guidance : nil,
                       beta: s.workload == .dpo ? s.beta : nil,
                       dpoLosses: s.workload == .dpo ? workload.losses : nil,
@@ -183,6 +189,7 @@ struct ModelBenchmark {
             "wall                   " + num(r.medianS) + num(r.minS) + num(r.maxS),
             "CPU (all threads)      " + num(r.cpuMedianS) + num(r.cpuTimesS.min() ?? .nan) + num(r.cpuTimesS.max() ?? .nan),
             String(format: "peak RSS (getrusage)   %10.1f MB", r.ruMaxrssMb),
+            String(format: "peak tensor storage    %10.1f MB", r.peakTensorMb),
         ]
         if let losses = r.dpoLosses ?? r.sftLosses, let first = losses.first, let last = losses.last {
             lines.append(String(format: "loss                   first %.6f, last %.6f", first, last))
