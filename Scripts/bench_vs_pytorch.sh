@@ -25,6 +25,7 @@ runs=10
 out=""
 binary=""
 sides="pytorch t2ialign"
+checkpointing=0
 
 usage() {
     cat <<EOF
@@ -39,6 +40,7 @@ usage: $0 [options]
   --warmup N        untimed iterations (default: $warmup)
   --runs N          timed iterations (default: $runs)
   --only SIDE       run only pytorch or only t2ialign
+  --checkpointing   also run t2ialign's sft and dpo with --gradient-checkpointing (extra columns)
   --out DIR         where JSON lines and logs go (default: a new folder under /tmp)
 EOF
 }
@@ -61,6 +63,7 @@ while [[ $# -gt 0 ]]; do
         --only) need_value "$@"; [[ "$2" == pytorch || "$2" == t2ialign ]] || die "--only takes pytorch or t2ialign"
                 sides="$2"; shift 2 ;;
         --out) need_value "$@"; out="$2"; shift 2 ;;
+        --checkpointing) checkpointing=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
@@ -109,6 +112,7 @@ run_one() {
     else
         cmd=("$binary" bench model --variant "$variant" --bench "$bench" --threads "$threads" --batch "$batch"
              --warmup "$warmup" --runs "$runs")
+        [[ "$side" == t2ialign-gc ]] && cmd+=(--gradient-checkpointing)
     fi
     echo "[$side] $variant $bench …" >&2
     local status=0
@@ -152,6 +156,9 @@ for variant in $variants; do
         for side in $sides; do
             run_one "$side" "$variant" "$bench"
         done
+        if [[ $checkpointing == 1 && " $sides " == *" t2ialign "* && ( $bench == sft || $bench == dpo ) ]]; then
+            run_one t2ialign-gc "$variant" "$bench"
+        fi
     done
 done
 
@@ -184,7 +191,7 @@ def cpu_per_iter(side, v, b):
     r = by.get((v, b, side))
     if not r or not r["ok"]:
         return None
-    if side == "t2ialign":
+    if side.startswith("t2ialign"):
         return r["record"].get("cpu_median_s")
     total, idle = cpu(side, v, b), cpu(side, v, "idle")
     n = len(r["record"]["warmup_s"]) + len(r["record"]["times_s"])
@@ -211,6 +218,18 @@ print("Seconds: medians of wall time per iteration. Peak RSS: /usr/bin/time -v, 
       "threads, user + system; t2ialign's is the median it measures per iteration, PyTorch's is estimated as "
       "(process CPU − CPU of bench.py --bench idle) / (warm-up + runs). Wall ratios need an idle machine; CPU "
       "ratios are less disturbed by other load.")
+gc = [(v, b) for v, b in keys if by.get((v, b, "t2ialign-gc"))]
+if gc:
+    print()
+    print("With gradient checkpointing (t2ialign bench model --gradient-checkpointing; PyTorch as above, without):")
+    print()
+    print("| variant | workload | t2ialign s | ratio PyTorch/t2ialign | t2ialign peak RSS MB | RSS ratio t2ialign/PyTorch |")
+    print("|---|---|---:|---:|---:|---:|")
+    for v, b in gc:
+        p, s = median("pytorch", v, b), median("t2ialign-gc", v, b)
+        pr, sr = rss("pytorch", v, b), rss("t2ialign-gc", v, b)
+        print(f"| {v} | {b} | {fmt(s, '.3f')} | {fmt(p / s if p is not None and s else None, '.2f')} "
+              f"| {fmt(sr, '.0f')} | {fmt(sr / pr if sr is not None and pr else None, '.2f')} |")
 failed = [f"{r['side']} {r['variant']} {r['bench']}" for r in rows if not r["ok"]]
 if failed:
     print("FAILED: " + ", ".join(failed))

@@ -12,6 +12,8 @@ public final class ResnetBlock2D: Module {
     public let norm2: GroupNorm
     public let conv2: Conv2d
     public let convShortcut: Conv2d?
+    /// Keep only x and temb for the backward pass and recompute the block there (gradient checkpointing).
+    public var recomputesInBackward = false
 
     public init(inChannels: Int, outChannels: Int, timeEmbeddingDim: Int, groups: Int, eps: Float, rng: inout RNG) {
         norm1 = GroupNorm(groups: groups, channels: inChannels, eps: eps)
@@ -31,6 +33,13 @@ public final class ResnetBlock2D: Module {
 
     /// x [B, Cin, H, W], temb [B, timeEmbeddingDim] (before its SiLU) → [B, Cout, H, W].
     public func callAsFunction(_ x: Tensor, temb: Tensor) -> Tensor {
+        guard recomputesInBackward else { return forward(x, temb: temb) }
+        return recomputingInBackward([x, temb], parameters: parameters()) { [unowned self] in
+            self.forward($0[0], temb: $0[1])
+        }
+    }
+
+    private func forward(_ x: Tensor, temb: Tensor) -> Tensor {
         var h = conv1(norm1(x, thenSiLU: true))
         let t = timeEmbProj(silu(temb))
         h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])

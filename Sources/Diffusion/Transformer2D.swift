@@ -10,6 +10,8 @@ public final class Transformer2DModel: Module {
     public let projIn: Conv2d
     public let block: BasicTransformerBlock
     public let projOut: Conv2d
+    /// Keep only x and the context for the backward pass and recompute the block there (gradient checkpointing).
+    public var recomputesInBackward = false
 
     /// `channels` = heads · headDim (diffusers' inner_dim equals the block's channels here).
     public init(channels: Int, heads: Int, contextDim: Int, groups: Int, rng: inout RNG) {
@@ -25,6 +27,13 @@ public final class Transformer2DModel: Module {
 
     /// x [B, C, H, W], context [B, L, contextDim] → [B, C, H, W].
     public func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
+        guard recomputesInBackward else { return forward(x, context: context) }
+        return recomputingInBackward([x, context], parameters: parameters()) { [unowned self] in
+            self.forward($0[0], context: $0[1])
+        }
+    }
+
+    private func forward(_ x: Tensor, context: Tensor) -> Tensor {
         let (b, c, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let h = projIn(norm(x))
         let tokens = h.permuted([0, 2, 3, 1]).reshaped([b, height * width, c])

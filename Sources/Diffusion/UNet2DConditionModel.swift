@@ -128,10 +128,29 @@ public final class UNet2DConditionModel: Module {
 }
 
 extension UNet2DConditionModel {
+    /// Gradient checkpointing (diffusers' `enable_gradient_checkpointing`): every ResNet and transformer
+    /// block keeps only its inputs during a training forward pass and runs again in the backward pass.
+    /// Activation memory drops to the blocks' inputs and outputs, for about one more forward pass per step;
+    /// gradients are the same. Inference is unaffected.
+    public var gradientCheckpointing: Bool {
+        get { resnetBlocks.first?.recomputesInBackward ?? false }
+        set {
+            for resnet in resnetBlocks { resnet.recomputesInBackward = newValue }
+            for transformer in transformerBlocks { transformer.recomputesInBackward = newValue }
+        }
+    }
+
+    var resnetBlocks: [ResnetBlock2D] {
+        downBlocks.flatMap(\.resnets) + midBlock.resnets + upBlocks.flatMap(\.resnets)
+    }
+
+    var transformerBlocks: [Transformer2DModel] {
+        downBlocks.flatMap(\.attentions) + [midBlock.attention] + upBlocks.flatMap(\.attentions)
+    }
+
     /// Every cross-attention layer (`attn2` of each transformer block), down blocks, mid block, up blocks.
     public var crossAttentionLayers: [Attention] {
-        let transformers = downBlocks.flatMap(\.attentions) + [midBlock.attention] + upBlocks.flatMap(\.attentions)
-        return transformers.map(\.block.attn2)
+        transformerBlocks.map(\.block.attn2)
     }
 
     /// The attached decoupled branches, one per cross-attention layer (empty when none).

@@ -89,6 +89,7 @@ final class ModelBenchmarkTests: XCTestCase {
         XCTAssertLessThanOrEqual(result.medianS, result.maxS)
         XCTAssertTrue(result.cpuTimesS.allSatisfy { $0 >= 0 })
         XCTAssertGreaterThan(result.ruMaxrssMb, 1)
+        XCTAssertGreaterThan(result.peakTensorMb, 0)
         XCTAssertNil(result.dpoLosses)
 
         let line = try result.jsonLine()
@@ -126,6 +127,8 @@ final class ModelBenchmarkTests: XCTestCase {
         XCTAssertEqual(flag { $0.steps = 0 }, "--steps")
         XCTAssertEqual(flag { $0.guidance = .nan }, "--guidance")
         XCTAssertEqual(flag { $0.beta = -1 }, "--beta")
+        XCTAssertNil(flag { $0.gradientCheckpointing = true })
+        XCTAssertEqual(flag { $0.gradientCheckpointing = true; $0.workload = .ddim }, "--gradient-checkpointing")
 
         var wrongThreads = settings(.text)
         wrongThreads.threads = Threading.cores + 1
@@ -142,5 +145,7 @@ final class ModelBenchmarkTests: XCTestCase {
         XCTAssertEqual(command.json, "out.jsonl")
         XCTAssertThrowsError(try ModelBenchCommand.parse(["--bench", "train"]))
         XCTAssertThrowsError(try ModelBenchCommand.parse(["--bench", "ddim", "--batch", "1"]))
+        XCTAssertTrue(try ModelBenchCommand.parse(["--bench", "sft", "--gradient-checkpointing"]).settings.gradientCheckpointing)
+        XCTAssertThrowsError(try ModelBenchCommand.parse(["--bench", "fwd", "--gradient-checkpointing"]))
     }
 }

@@ -258,6 +258,41 @@ final class UNetTests: XCTestCase {
         XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
     }
 
+    /// Gradient checkpointing recomputes every ResNet and transformer block in backward: same output, same
+    /// input, context and parameter gradients (up to summation order), and less tensor memory at the peak.
+    func testGradientCheckpointingGivesTheSameGradientsWithLessMemory() throws {
+        var rng = RNG(seed: 14)
+        let x = Tensor.randn([2, 3, 16, 16], rng: &rng), text = Tensor.randn([2, 7, 12], rng: &rng)
+        let g = Tensor.randn([2, 3, 16, 16], rng: &rng)
+        func run(checkpointing: Bool) throws -> (values: [String: [Float]], peak: Int) {
+            let unet = try toyUNet()
+            unet.setRequiresGrad(true)
+            unet.gradientCheckpointing = checkpointing
+            XCTAssertEqual(unet.gradientCheckpointing, checkpointing)
+            let (xi, ti) = (x.copy(), text.copy())
+            xi.requiresGrad = true
+            ti.requiresGrad = true
+            Storage.resetPeak()
+            let base = Storage.liveBytes
+            let y = try unet(xi, timesteps: [10, 700], context: ti)
+            y.backward(g)
+            var values = ["y": y.toArray(), "dx": try XCTUnwrap(xi.grad).toArray(), "dcontext": try XCTUnwrap(ti.grad).toArray()]
+            for (name, p) in unet.namedParameters() { values[name] = try XCTUnwrap(p.grad, name).toArray() }
+            return (values, Storage.peakBytes - base)
+        }
+        let plain = try run(checkpointing: false), recomputed = try run(checkpointing: true)
+        XCTAssertEqual(Set(plain.values.keys), Set(recomputed.values.keys))
+        for (name, expected) in plain.values {
+            let actual = try XCTUnwrap(recomputed.values[name])
+            let scale = Double(expected.map { abs($0) }.max() ?? 0)
+            for (a, e) in zip(actual, expected) {
+                XCTAssertEqual(Double(a), Double(e), accuracy: 1e-5 * max(scale, 1e-3), name)
+            }
+        }
+        XCTAssertLessThan(Double(recomputed.peak), 0.8 * Double(plain.peak),
+                          "peak tensor bytes: \(recomputed.peak) with checkpointing, \(plain.peak) without")
+    }
+
     func testTextEncoderLayerGradient() throws {
         var rng = RNG(seed: 13)
         let config = TextEncoderConfig(hiddenSize: 8, intermediateSize: 16, numHiddenLayers: 1, numAttentionHeads: 2)

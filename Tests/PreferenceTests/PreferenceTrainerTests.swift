@@ -76,6 +76,24 @@ final class PreferenceTrainerTests: XCTestCase {
         }
     }
 
+    /// `--gradient-checkpointing` is a memory knob: the same trajectory (to rounding), recorded in
+    /// config.json, and a run may resume with it switched.
+    func testGradientCheckpointingKeepsTheTrajectoryAndMayBeSwitchedOnResume() throws {
+        let data = try TinyWorld.dataset()
+        let plain = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        _ = try run(.dpo, steps: 4, dir: plain, data: data)
+        let switched = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+        let first = try run(.dpo, steps: 2, dir: switched, data: data) { $0.gradientCheckpointing = true }
+        XCTAssertTrue(first.model.unet.gradientCheckpointing)
+        let config = try String(contentsOfFile: switched + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("\"gradientCheckpointing\" : true"), config)
+        _ = try run(.dpo, steps: 4, dir: switched, data: data)
+        let a = try metrics(plain).map(\.loss), b = try metrics(switched).map(\.loss)
+        XCTAssertEqual(a.count, 4)
+        XCTAssertEqual(b.count, 4)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x))) }
+    }
+
     func testOneStepRaisesTheDPOMarginOnThePair() throws {
         // One pair, one fixed x_t: after one optimizer step on the DPO loss, (Lθ_w − Lθ_l) − (Lref_w − Lref_l)
         // must fall below 0 (the policy now prefers the winner more than the reference does).

@@ -156,6 +156,7 @@ public final class PreferenceTrainer {
     public func run(card: (_ last: Metrics?, _ seconds: Double) -> String) throws -> Bool {
         model.textEncoder.setRequiresGrad(false)
         model.unet.setRequiresGrad(true)
+        model.unet.gradientCheckpointing = config.gradientCheckpointing ?? false
         userProjection?.setRequiresGrad(true)
         // What is trained and checkpointed: the U-Net (its own names), plus user_projection.weight.
         let parts: any Module = userProjection.map { TrainedParts(unet: model.unet, projection: $0) } ?? model.unet
@@ -183,6 +184,7 @@ public final class PreferenceTrainer {
             let ckpt = try TrainingCheckpoint<RunState>.load(from: checkpointPath)
             var mine = config, theirs = ckpt.training.config
             mine.steps = 0; theirs.steps = 0
+            mine.gradientCheckpointing = nil; theirs.gradientCheckpointing = nil
             guard mine == theirs else {
                 throw PreferenceTrainingError.resumeMismatch("\(checkpointPath) was written with different settings; resume with the same flags (see \(runDirectory.path)/config.json) or choose a new --out")
             }

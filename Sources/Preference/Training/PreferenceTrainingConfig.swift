@@ -29,6 +29,10 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
     public var users: [Int]?
     /// Random horizontal flips of both images of a pair.
     public var flip = false
+    /// Gradient checkpointing of the trained U-Net (`--gradient-checkpointing`): less memory, about one more
+    /// forward pass per step, the same results. nil (older config.json files) means off. A memory knob, so
+    /// a run may resume with it switched either way.
+    public var gradientCheckpointing: Bool?
     /// Personalized DPO (`--personalized`, with `objective` dpo): the user encoder, M, K, p_udrop.
     /// nil for every non-personalized run (and absent from their config.json).
     public var personalization: PersonalizationSettings?

@@ -26,6 +26,8 @@ struct ModelBenchmark {
         var guidance: Float = 3
         /// dpo: β of the −0.5·β convention.
         var beta: Float = 5000
+        /// sft/dpo: recompute the U-Net's blocks in the backward pass (`UNet2DConditionModel.gradientCheckpointing`).
+        var gradientCheckpointing = false
 
         /// Throws a `ModelBenchmarkError` naming the flag at fault and what to pass instead.
         func validate() throws {
@@ -45,6 +47,10 @@ struct ModelBenchmark {
                 throw ModelBenchmarkError.invalid(flag: "--steps", value: "\(steps)", expected: "between 1 and 1000 (the training timesteps)")
             }
             guard guidance.isFinite else { throw ModelBenchmarkError.invalid(flag: "--guidance", value: "\(guidance)", expected: "a finite number") }
+            if gradientCheckpointing, workload != .sft, workload != .dpo {
+                throw ModelBenchmarkError.invalid(flag: "--gradient-checkpointing", value: workload.rawValue,
+                                                  expected: "a training workload, sft or dpo (inference keeps no activations)")
+            }
             guard beta.isFinite, beta > 0 else { throw ModelBenchmarkError.invalid(flag: "--beta", value: "\(beta)", expected: "a positive number") }
         }
     }
@@ -77,12 +83,14 @@ struct ModelBenchmark {
         var beta: Float?
         var dpoLosses: [Float]?
         var sftLosses: [Float]?
+        var gradientCheckpointing: Bool?
 
         enum CodingKeys: String, CodingKey {
             case impl, variant, bench, threads, batch, steps, guidance, beta
             case unetParams = "unet_params", textParams = "text_params", warmupS = "warmup_s", timesS = "times_s"
             case medianS = "median_s", minS = "min_s", maxS = "max_s", cpuTimesS = "cpu_times_s"
             case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", peakTensorMb = "peak_tensor_mb", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
+            case gradientCheckpointing = "gradient_checkpointing"
         }
 
         /// One line of JSON, keys sorted (what stdout and `--json` get).
@@ -120,6 +128,7 @@ struct ModelBenchmark {
         }
         Threading.configure()
         let workload = try makeWorkload()
+        workload.model.unet.gradientCheckpointing = settings.gradientCheckpointing
         var warm: [Double] = [], wall: [Double] = [], cpu: [Double] = []
         Storage.resetPeak()
         for i in 0..<(settings.warmup + settings.runs) {
@@ -140,7 +149,8 @@ struct ModelBenchmark {
                       steps: s.workload == .ddim ? s.steps : nil, guidance: s.workload == .ddim ? s.guidance : nil,
                       beta: s.workload == .dpo ? s.beta : nil,
                       dpoLosses: s.workload == .dpo ? workload.losses : nil,
-                      sftLosses: s.workload == .sft ? workload.losses : nil)
+                      sftLosses: s.workload == .sft ? workload.losses : nil,
+                      gradientCheckpointing: s.gradientCheckpointing ? true : nil)
     }
 
     // MARK: Measuring
@@ -181,6 +191,7 @@ struct ModelBenchmark {
         var extra = ""
         if let steps = r.steps, let g = r.guidance { extra = ", \(steps) steps, guidance \(g)" }
         if let beta = r.beta { extra = ", β \(beta)" }
+        if r.gradientCheckpointing == true { extra += ", gradient checkpointing" }
         var lines = [
             "t2ialign bench model: \(r.variant) \(r.bench), batch \(r.batch)\(extra), \(r.threads) thread(s), "
                 + "\(r.warmupS.count) warm-up + \(r.timesS.count) timed run(s)",

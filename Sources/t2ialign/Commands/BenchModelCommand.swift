@@ -32,11 +32,15 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "ddim: sampler steps.") var steps = 50
     @Option(help: "ddim: classifier-free guidance scale.") var guidance: Float = 3
     @Option(help: "dpo: β (with the −0.5 factor).") var beta: Float = 5000
+    @Flag(name: .customLong("gradient-checkpointing"),
+          help: "sft/dpo: recompute the U-Net's ResNet and transformer blocks in the backward pass (less memory, one more forward pass).")
+    var gradientCheckpointing = false
     @Option(help: "Also append the JSON line to this file.") var json: String?
 
     var settings: ModelBenchmark.Settings {
         ModelBenchmark.Settings(variant: variant, workload: bench, threads: threads, batch: batch, warmup: warmup,
-                                runs: runs, steps: steps, guidance: guidance, beta: beta)
+                                runs: runs, steps: steps, guidance: guidance, beta: beta,
+                                gradientCheckpointing: gradientCheckpointing)
     }
 
     func validate() throws {

@@ -61,6 +61,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Only pairs of these users, comma-separated (default: 0, the population user, when the data has one; 'all' for every user).")
     var users: String?
     @Flag(help: "Random horizontal flips.") var flip = false
+    @Flag(name: .customLong("gradient-checkpointing"),
+          help: "Recompute the U-Net's ResNet and transformer blocks in the backward pass: about half the activation memory for one more forward pass per step; same results.")
+    var gradientCheckpointing = false
     @Flag(help: "Skip malformed rows (counted) instead of stopping at the first.") var lenient = false
     @Flag(help: "Personalized DPO: condition the trained network on each pair's user embedding.") var personalized = false
     @Option(name: .customLong("eval-prompts"),
@@ -104,6 +107,7 @@ struct TrainCommand: ParsableCommand {
             config.emaDecay = emaDecay
             config.captions = captions
             config.flip = flip
+            config.gradientCheckpointing = gradientCheckpointing
             config.users = try UserSelection.parse(users)
             let userFlagSet = userEncoder != nil || userTokens != nil || userShots != nil || userSupport != nil
                 || userDropout != nil || userProjectionLR != nil || userInjection != nil || userTastePairs != nil
