@@ -1,6 +1,8 @@
+import Kernels
 import Synchronization
 
-/// A contiguous, 64-byte-aligned Float32 buffer. Tensors share storage when they are views (reshape).
+/// A contiguous, 64-byte-aligned Float32 buffer (from `BufferPool`). Tensors share storage when they are
+/// views (reshape).
 public final class Storage: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
@@ -9,15 +11,14 @@ public final class Storage: @unchecked Sendable {
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "negative storage size")
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer = BufferPool.allocate(count)
         if zeroed { pointer.initialize(repeating: 0, count: count) }
         Storage.track(count * 4)
     }
 
     deinit {
         Storage.track(-count * 4)
-        UnsafeMutableRawPointer(pointer).deallocate()
+        BufferPool.release(pointer, count)
     }
 
     // MARK: Accounting

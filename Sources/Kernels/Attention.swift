@@ -31,8 +31,8 @@ public enum AttentionKernels {
         Threading.parallelBatch(batch * heads) { task in
             let b = task / heads, h = task % heads
             let qp = q + b * lq * dim + h * hd, kp = k + b * lk * dim + h * hd, vp = v + b * lk * dim + h * hd
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: lq * lk)
-            defer { p.deallocate() }
+            let p = BufferPool.allocate(lq * lk)
+            defer { BufferPool.release(p, lq * lk) }
             BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: qp, lda: dim, b: kp, ldb: dim,
                        c: p, ldc: lk)
             for i in 0..<lq {
@@ -69,8 +69,8 @@ public enum AttentionKernels {
         Threading.parallelBatch(batch * heads) { task in
             let b = task / heads, h = task % heads
             let qOff = b * lq * dim + h * hd, kOff = b * lk * dim + h * hd
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * lq * lk), ds = p + lq * lk
-            defer { p.deallocate() }
+            let p = BufferPool.allocate(2 * lq * lk), ds = p + lq * lk
+            defer { BufferPool.release(p, 2 * lq * lk) }
             BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: q + qOff, lda: dim, b: k + kOff, ldb: dim,
                        c: p, ldc: lk)
             for i in 0..<lq {

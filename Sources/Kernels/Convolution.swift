@@ -167,8 +167,12 @@ public enum ConvolutionKernels {
     /// Scratch for one worker; freed at the end of the call.
     final class Workspace {
         let pointer: UnsafeMutablePointer<Float>
-        init(_ count: Int) { pointer = .allocate(capacity: max(count, 1)) }
-        deinit { pointer.deallocate() }
+        let count: Int
+        init(_ count: Int) {
+            self.count = count
+            pointer = BufferPool.allocate(count)
+        }
+        deinit { BufferPool.release(pointer, count) }
     }
 
     /// Runs `body(groupIndex, worker, parallelInside)` for every group of `plan.group` samples: on one
