@@ -11,7 +11,8 @@ import Synchronization
 /// blocks left in malloc's heap fragmented it (+170 MB of peak RSS on a small SFT step with gradient
 /// checkpointing, against mapping every block afresh).
 ///
-/// A freed buffer is kept under its size class and taken again by the next request of that class; pooled
+/// A freed buffer is kept under its size class and taken again by the next request that fits it (up to
+/// twice the request); pooled
 /// buffers (largest first) are unmapped when a new mapping would push live + pooled above 1.5× the
 /// high-water mark of large buffers in use at once. Small buffers go to malloc. Measured on `bench model`
 /// (docs/PERFORMANCE.md): no page faults after the first steps, and a lower peak RSS than malloc's.
@@ -25,6 +26,8 @@ public enum BufferPool {
         var pooledBytes = 0
         var liveBytes = 0
         var highWater = 0
+        /// The mapped size of every large buffer in use (a request may get a larger pooled buffer).
+        var inUse: [UInt: Int] = [:]
     }
 
     static let state = Mutex(State())
@@ -38,15 +41,21 @@ public enum BufferPool {
         }
         let size = sizeClass(bytes)
         let (reused, victims): (UInt?, [(UInt, Int)]) = state.withLock { s in
+            // The pooled buffer of the smallest class that fits, up to twice the request: each layer of a
+            // network asks for a slightly different size, and exact classes alone kept remapping.
+            if let key = s.free.keys.filter({ $0 >= size && $0 <= 2 * size }).min(), var list = s.free[key],
+               let p = list.popLast() {
+                s.free[key] = list.isEmpty ? nil : list
+                s.pooledBytes -= key
+                s.liveBytes += key
+                s.highWater = max(s.highWater, s.liveBytes)
+                s.inUse[p] = key
+                return (p, [])
+            }
             var victims: [(UInt, Int)] = []
             s.liveBytes += size
             s.highWater = max(s.highWater, s.liveBytes)
-            if var list = s.free[size], let p = list.popLast() {
-                s.free[size] = list.isEmpty ? nil : list
-                s.pooledBytes -= size
-                return (p, [])
-            }
-            // Unmap pooled buffers of other sizes until the new mapping fits under the limit.
+            // Unmap pooled buffers until the new mapping fits under the limit.
             while s.pooledBytes > 0, s.liveBytes + s.pooledBytes > s.highWater + slack(s.highWater),
                   let (key, list) = s.free.max(by: { $0.key < $1.key }) {
                 victims.append((list[list.count - 1], key))
@@ -56,8 +65,10 @@ public enum BufferPool {
             return (nil, victims)
         }
         for (p, key) in victims { unmap(p, key) }
-        let raw = reused.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? map(size)
-        return raw.bindMemory(to: Float.self, capacity: size / MemoryLayout<Float>.stride)
+        if let reused { return UnsafeMutableRawPointer(bitPattern: reused)!.bindMemory(to: Float.self, capacity: count) }
+        let raw = map(size)
+        state.withLock { $0.inUse[UInt(bitPattern: raw)] = size }
+        return raw.bindMemory(to: Float.self, capacity: count)
     }
 
     /// Returns a buffer from `allocate(count)` (the same count).
@@ -67,10 +78,13 @@ public enum BufferPool {
             UnsafeMutableRawPointer(pointer).deallocate()
             return
         }
-        let size = sizeClass(bytes)
         state.withLock { s in
+            let address = UInt(bitPattern: pointer)
+            guard let size = s.inUse.removeValue(forKey: address) else {
+                preconditionFailure("BufferPool.release: \(pointer) was not allocated by the pool")
+            }
             s.liveBytes -= size
-            s.free[size, default: []].append(UInt(bitPattern: pointer))
+            s.free[size, default: []].append(address)
             s.pooledBytes += size
         }
     }
