@@ -25,6 +25,8 @@ struct T2IAlign: ParsableCommand {
         // Line-buffer stdout so results appear as they are printed when piped to a file or `tee`
         // (progress goes to stderr, which is unbuffered).
         setvbuf(stdout, nil, _IOLBF, 0)
+        let problems = EnvironmentSettings.problemsInThisProcess()
+        guard problems.isEmpty else { exit(withError: ValidationFailure(problems.joined(separator: "\n"))) }
         main(nil)
     }
 }

@@ -1,0 +1,20 @@
+import Foundation
+
+/// The environment variables t2ialign reads (`Threading.cores`, `ConvolutionPlan.winogradOverride`), checked
+/// once at start-up: the kernels fall back to their defaults on values they cannot use, which would make a
+/// typo silently change a benchmark.
+enum EnvironmentSettings {
+    /// One message per unusable variable, naming it, its value and what to set instead.
+    static func problems(in environment: [String: String]) -> [String] {
+        var problems: [String] = []
+        if let threads = environment["T2I_THREADS"], (Int(threads) ?? 0) < 1 {
+            problems.append("T2I_THREADS='\(threads)' is not a positive integer; set a core count such as 2, or unset it to use every core")
+        }
+        if let winograd = environment["T2I_WINOGRAD"], winograd != "0", winograd != "1" {
+            problems.append("T2I_WINOGRAD='\(winograd)' must be 0 (im2col convolutions) or 1 (Winograd wherever it applies); unset it to choose by shape")
+        }
+        return problems
+    }
+
+    static func problemsInThisProcess() -> [String] { problems(in: ProcessInfo.processInfo.environment) }
+}

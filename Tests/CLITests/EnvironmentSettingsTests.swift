@@ -1,0 +1,19 @@
+import XCTest
+@testable import t2ialign
+
+final class EnvironmentSettingsTests: XCTestCase {
+    func testUsableValuesPass() {
+        XCTAssertEqual(EnvironmentSettings.problems(in: [:]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "2", "T2I_WINOGRAD": "0"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "1", "PATH": "/usr/bin"]), [])
+    }
+
+    func testTyposNameTheVariableAndTheFix() {
+        let problems = EnvironmentSettings.problems(in: ["T2I_THREADS": "two", "T2I_WINOGRAD": "yes"])
+        XCTAssertEqual(problems.count, 2)
+        XCTAssertTrue(problems[0].contains("T2I_THREADS='two'") && problems[0].contains("positive integer"), problems[0])
+        XCTAssertTrue(problems[1].contains("T2I_WINOGRAD='yes'") && problems[1].contains("0") && problems[1].contains("1"), problems[1])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "0"]).count, 1)
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "-3"]).count, 1)
+    }
+}
