@@ -33,14 +33,10 @@ public enum AttentionKernels {
             let qp = q + b * lq * dim + h * hd, kp = k + b * lk * dim + h * hd, vp = v + b * lk * dim + h * hd
             let p = BufferPool.allocate(lq * lk)
             defer { BufferPool.release(p, lq * lk) }
-            BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: qp, lda: dim, b: kp, ldb: dim,
-                       c: p, ldc: lk)
-            for i in 0..<lq {
-                let row = p + i * lk
-                let visible = causal ? min(lk, i + 1) : lk
+            probabilities(p, query: qp, key: kp, queryLength: lq, keyLength: lk, headDim: hd, dim: dim,
+                          scale: scale, causal: causal) { i, row, visible in
                 let (m, sum) = SoftmaxKernels.softmaxRow(row, row, visible)
                 if let lse { lse.value[task * lq + i] = m + log(sum) }
-                if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
             }
             BLAS.sgemm(m: lq, n: hd, k: lk, a: p, lda: lk, b: vp, ldb: dim, c: out + b * lq * dim + h * hd, ldc: dim)
         }
@@ -71,13 +67,9 @@ public enum AttentionKernels {
             let qOff = b * lq * dim + h * hd, kOff = b * lk * dim + h * hd
             let p = BufferPool.allocate(2 * lq * lk), ds = p + lq * lk
             defer { BufferPool.release(p, 2 * lq * lk) }
-            BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: q + qOff, lda: dim, b: k + kOff, ldb: dim,
-                       c: p, ldc: lk)
-            for i in 0..<lq {
-                let row = p + i * lk
-                let visible = causal ? min(lk, i + 1) : lk
+            probabilities(p, query: q + qOff, key: k + kOff, queryLength: lq, keyLength: lk, headDim: hd, dim: dim,
+                          scale: scale, causal: causal) { i, row, visible in
                 SoftmaxKernels.probabilitiesRow(row, logSumExp: logSumExp[task * lq + i], visible)
-                if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
             }
             let go = dOut + qOff
             if let dv = dvs?.value {
@@ -94,6 +86,22 @@ public enum AttentionKernels {
                 BLAS.sgemm(transA: true, m: lk, n: hd, k: lq, alpha: scale, a: ds, lda: lk, b: q + qOff, ldb: dim,
                            c: dk + kOff, ldc: dim)
             }
+        }
+    }
+
+    /// P for one (batch, head), shared by the forward pass and the backward recomputation: the scaled
+    /// scores q·kᵀ/√headDim into p [lq, lk], then `softmax(i, row, visible)` turns each row's first
+    /// `visible` scores (all, or keys 0…i when causal) into probabilities, and the masked rest is zeroed.
+    @inline(__always)
+    static func probabilities(_ p: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>, key: UnsafePointer<Float>,
+                              queryLength lq: Int, keyLength lk: Int, headDim hd: Int, dim: Int, scale: Float,
+                              causal: Bool, softmax: (Int, UnsafeMutablePointer<Float>, Int) -> Void) {
+        BLAS.sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: query, lda: dim, b: key, ldb: dim, c: p, ldc: lk)
+        for i in 0..<lq {
+            let row = p + i * lk
+            let visible = causal ? min(lk, i + 1) : lk
+            softmax(i, row, visible)
+            if visible < lk { (row + visible).initialize(repeating: 0, count: lk - visible) }
         }
     }
 }

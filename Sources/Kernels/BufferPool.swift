@@ -43,7 +43,7 @@ public enum BufferPool {
         let (reused, victims): (UInt?, [(UInt, Int)]) = state.withLock { s in
             // The pooled buffer of the smallest class that fits, up to twice the request: each layer of a
             // network asks for a slightly different size, and exact classes alone kept remapping.
-            if let key = s.free.keys.filter({ $0 >= size && $0 <= 2 * size }).min(), var list = s.free[key],
+            if let key = s.free.keys.lazy.filter({ $0 >= size && $0 <= 2 * size }).min(), var list = s.free[key],
                let p = list.popLast() {
                 s.free[key] = list.isEmpty ? nil : list
                 s.pooledBytes -= key
@@ -93,7 +93,6 @@ public enum BufferPool {
     public static var statistics: (live: Int, pooled: Int, highWater: Int) {
         state.withLock { ($0.liveBytes, $0.pooledBytes, $0.highWater) }
     }
-
 
     /// Sizes are rounded up to eighths of their power of two (at most 12.5% more), so requests that
     /// differ by a few rows (a 1028 KB and a 1 MB activation) share buffers.
