@@ -27,14 +27,16 @@ public enum Threading {
         }
     }
 
-    /// Runs `body(i)` for i in 0..<count on up to `cores` threads. Falls back to a plain loop for a single
-    /// item or a single core. `body` must only write to disjoint memory for different i.
-    @inlinable
+    /// Runs `body(i)` for i in 0..<count on up to `cores` threads: the `WorkerPool`'s spinning workers, or
+    /// Dispatch's when the pool is already running a region (a nested call, or another thread's).
+    /// Falls back to a plain loop for a single item or a single core. `body` must only write to disjoint
+    /// memory for different i.
     public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 || cores == 1 {
             for i in 0..<count { body(i) }
             return
         }
+        if WorkerPool.shared.run(count, body) { return }
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
             DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }

@@ -134,7 +134,7 @@ public enum WinogradKernels {
             e.initialize(repeating: 0, count: 2 * rows * stride)  // padding rows and slack stay 0
             for c in channels {
                 let plane = x + c * h * w
-                for r in 1...h {
+                for r in 1..<(h + 1) {
                     let row = plane + (r - 1) * w, er = e + r * stride, or = o + r * stride
                     for t in 1..<evenValid { er[t] = row[2 * t - 1] }
                     for t in 0..<tw { or[t] = row[2 * t] }
