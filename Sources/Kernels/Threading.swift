@@ -2,11 +2,14 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The threading policy for small machines (2 cores): one level of parallelism at a time.
+/// The threading policy for small machines (2 cores): one level of parallelism, all of it ours.
 ///
-/// Either OpenBLAS uses every core inside one GEMM (the default, `blasThreads == cores`), or Swift code
-/// splits work across cores with `parallelFor`/`parallelBatch`. `parallelBatch` drops OpenBLAS to one
-/// thread for its duration, so GEMMs issued from its workers never oversubscribe the cores.
+/// Swift code splits work across cores with `parallelFor`/`parallelBatch` (on the `WorkerPool`), and
+/// OpenBLAS always runs single-threaded inside those workers: `configure` pins it to one thread for good.
+/// OpenBLAS's own threads busy-wait with sched_yield for ~0.1 s after every multi-threaded call, taking a
+/// core from the pool's workers (measured: 2.7% of a tiny SFT step's CPU in one such thread), and large
+/// products are cut per core by `MatrixMultiplyKernels.gemm` instead. `withOpenBLASThreads` lends
+/// OpenBLAS every core for a reference measurement (`t2ialign bench kernels`).
 /// The environment (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS) does not decide: `configure` sets it explicitly.
 public enum Threading {
     /// Cores used by the process (T2I_THREADS overrides, for benchmarks and tests).
@@ -18,13 +21,22 @@ public enum Threading {
     nonisolated(unsafe) private static var configured = false
     private static let lock = NSLock()
 
-    /// Sets OpenBLAS to use `cores` threads. Called lazily by the kernels; idempotent.
+    /// Sets OpenBLAS to one thread. Called lazily by the kernels; idempotent.
     public static func configure() {
         lock.lock(); defer { lock.unlock() }
         if !configured {
-            openblas_set_num_threads(Int32(cores))
+            openblas_set_num_threads(1)
             configured = true
         }
+    }
+
+    /// Runs `body` with OpenBLAS on `cores` threads (a single cblas_sgemm over every core), then pins it
+    /// back to one. Not for use while kernels run on other threads.
+    public static func withOpenBLASThreads<T>(_ body: () throws -> T) rethrows -> T {
+        configure()
+        openblas_set_num_threads(Int32(cores))
+        defer { openblas_set_num_threads(1) }
+        return try body()
     }
 
     /// Runs `body(i)` for i in 0..<count on up to `cores` threads: the `WorkerPool`'s spinning workers, or
@@ -58,17 +70,11 @@ public enum Threading {
         }
     }
 
-    /// Runs `body(i)` for independent batch items in parallel with OpenBLAS held at one thread, so GEMMs
-    /// inside `body` don't oversubscribe the cores. Restores the BLAS thread count afterwards.
+    /// Runs `body(i)` for independent batch items in parallel; GEMMs inside `body` call `BLAS.sgemm`
+    /// (single-threaded, see `configure`) so the cores are never oversubscribed.
     @inlinable
     public static func parallelBatch(_ count: Int, _ body: (Int) -> Void) {
         configure()
-        if count <= 1 || cores == 1 {
-            for i in 0..<count { body(i) }
-            return
-        }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(cores)) }
         parallelFor(count, body)
     }
 }
