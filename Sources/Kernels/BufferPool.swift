@@ -14,7 +14,7 @@ import Synchronization
 /// A freed buffer is kept under its size class and taken again by the next request that fits it (up to
 /// twice the request); pooled
 /// buffers (largest first) are unmapped when a new mapping would push live + pooled above 1.5× the
-/// high-water mark of large buffers in use at once. Small buffers go to malloc. Measured on `bench model`
+/// high-water mark of large buffers in use at once (or that mark + 32 MB, whichever is more). Small buffers go to malloc. Measured on `bench model`
 /// (docs/PERFORMANCE.md): no page faults after the first steps, and a lower peak RSS than malloc's.
 public enum BufferPool {
     /// Requests below this many bytes are served by malloc.
@@ -104,8 +104,11 @@ public enum BufferPool {
 
     /// How far live + pooled may exceed the high-water mark before pooled buffers are unmapped: a step's
     /// mix of sizes is not the same at every moment, and without slack buffers were unmapped and mapped
-    /// again every step.
-    public static func slack(_ highWater: Int) -> Int { highWater / 2 }
+    /// again every step. At least `minimumSlackBytes`: inference holds only a few activations at once,
+    /// and half of that high-water mark still remapped three buffers per tiny U-Net forward (3,000 page
+    /// faults each, 3% of a DDIM step's CPU).
+    public static func slack(_ highWater: Int) -> Int { max(highWater / 2, minimumSlackBytes) }
+    public static let minimumSlackBytes = 32 << 20
 
     private static func map(_ size: Int) -> UnsafeMutableRawPointer {
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
