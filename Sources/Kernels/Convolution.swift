@@ -32,19 +32,24 @@ public struct Conv2dShape: Sendable, Equatable, CustomStringConvertible {
 /// GEMM covers them (wider GEMMs, fewer calls); groups then run either one per core with
 /// single-threaded BLAS (`perCore`) or one after another, each GEMM split over the cores.
 /// `winograd` computes the forward and dx of 3×3, stride-1, padding-1 convolutions by Winograd
-/// F(2×2, 3×3) instead (`WinogradKernels`: the tiles of `winogradGroup` samples share each GEMM, same
-/// scheduling), and their dWeight too (`WinogradKernels.backwardWeight`). Other shapes ignore both fields.
+/// F(2×2, 3×3) or, with `winogradTile` 4, F(4×4, 3×3) instead (`WinogradKernels`: the tiles of
+/// `winogradGroup` samples share each GEMM, same scheduling), and their dWeight by F(2×2, 3×3)
+/// (`WinogradKernels.backwardWeight`). Other shapes ignore these fields.
 public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var group: Int
     public var perCore: Bool
     public var winograd: Bool
     public var winogradGroup: Int
+    /// Output tile of the Winograd forward pass and dx: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3),
+    /// `WinogradKernels.run4`); dWeight is always F(2×2).
+    public var winogradTile: Int
 
-    public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1) {
+    public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1, winogradTile: Int = 2) {
         self.group = max(1, group)
         self.perCore = perCore
         self.winograd = winograd
         self.winogradGroup = max(1, winogradGroup)
+        self.winogradTile = winogradTile == 4 ? 4 : 2
     }
 
     /// The measured choice (`t2ialign bench kernels --sweep --cpu-time`, T2I_THREADS=1): one GEMM per
@@ -62,28 +67,39 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     /// columns with the smallest buffers that reach it (V and M grow with the group), and no fewer groups
     /// than cores. dWeight by Winograd (batch 16, 32→32 at 32×32 to 128→128 at 8×8): 1.6–1.9× faster than
     /// im2col at 1 and 2 threads with these same groups (larger groups were slower at 32×32).
+    ///
+    /// F(4×4, 3×3) tiles for the forward pass and dx (`t2ialign bench kernels`, 2 threads, batch 16,
+    /// 2026-12-07): 1.15–1.35× faster than F(2×2) where both channel counts are ≥ 32 on 16×16 and 32×32
+    /// maps; slower for 16 → 16 and 32 → 4 (GEMMs too thin for the larger transforms), where F(2×2) stays.
+    /// At 8×8 (128 → 128) forward 1.07× faster and dx 1.14× slower, but whole tiny/small SFT steps and
+    /// DDIM ran 1.4–3% faster with F(4×4) there too (paired `bench model` runs).
     public static func automatic(for shape: Conv2dShape) -> ConvolutionPlan {
         let tiles = ((shape.height + 1) / 2) * ((shape.width + 1) / 2)
-        let winograd = winogradOverride
+        let winograd = winogradOverride.map { $0 != 0 }
             ?? (shape.inChannels >= 16 && min(shape.height, shape.width) >= 8)
         let winogradGroup = max(1, min(64 / max(tiles, 1), shape.batch / Threading.cores))
+        let wide = min(shape.inChannels, shape.outChannels) >= 32 && min(shape.height, shape.width) >= 8
+        let tile = winogradOverride == 2 || winogradOverride == 4 ? winogradOverride! : (wide ? 4 : 2)
         return ConvolutionPlan(group: 1, perCore: true, winograd: winograd && WinogradKernels.supports(shape),
-                               winogradGroup: winogradGroup)
+                               winogradGroup: winogradGroup, winogradTile: tile)
     }
 
-    /// T2I_WINOGRAD=1 (or 0) turns Winograd on (off) in every automatic plan, so whole-model tests and
-    /// benchmarks can run both paths without code changes; unset, `automatic` decides by shape.
-    public static let winogradOverride: Bool? = {
+    /// T2I_WINOGRAD in every automatic plan, so whole-model tests and benchmarks can run each path without
+    /// code changes: 0 im2col, 1 Winograd wherever it applies, 2 or 4 Winograd with that output tile for the
+    /// forward pass and dx; unset, `automatic` decides by shape.
+    public static let winogradOverride: Int? = {
         switch ProcessInfo.processInfo.environment["T2I_WINOGRAD"] {
-        case "1": true
-        case "0": false
+        case "0": 0
+        case "1": 1
+        case "2": 2
+        case "4": 4
         default: nil
         }
     }()
 
     public var description: String {
         "group \(group), \(perCore ? "per core" : "split GEMMs")"
-            + (winograd ? ", Winograd \(winogradGroup) per GEMM" : "")
+            + (winograd ? ", Winograd F(\(winogradTile)×\(winogradTile)) \(winogradGroup) per GEMM" : "")
     }
 }
 

@@ -244,16 +244,17 @@ public enum WinogradKernels {
         let tiles, groupSize, workers, vPlane, mPlane: Int
         let v, m: [ConvolutionKernels.Workspace]
 
-        init(_ s: Conv2dShape, _ given: ConvolutionPlan) {
+        /// `tiles` per sample and `positions` ξ planes: F(2×2)'s by default, `tiles4`/36 for F(4×4).
+        init(_ s: Conv2dShape, _ given: ConvolutionPlan, tiles: Int? = nil, positions: Int = 16) {
             plan = ConvolutionPlan(group: given.winogradGroup, perCore: given.perCore)
-            tiles = WinogradKernels.tiles(s)
+            self.tiles = tiles ?? WinogradKernels.tiles(s)
             groupSize = min(plan.group, s.batch)
             workers = ConvolutionKernels.workers(s, plan)
-            vPlane = planeSize(s.inChannels * groupSize * tiles)
-            mPlane = planeSize(s.outChannels * groupSize * tiles)
+            vPlane = planeSize(s.inChannels * groupSize * self.tiles)
+            mPlane = planeSize(s.outChannels * groupSize * self.tiles)
             let (vp, mp) = (vPlane, mPlane)
-            v = (0..<workers).map { _ in ConvolutionKernels.Workspace(16 * vp) }
-            m = (0..<workers).map { _ in ConvolutionKernels.Workspace(16 * mp) }
+            v = (0..<workers).map { _ in ConvolutionKernels.Workspace(positions * vp) }
+            m = (0..<workers).map { _ in ConvolutionKernels.Workspace(positions * mp) }
         }
     }
 
@@ -266,9 +267,16 @@ public enum WinogradKernels {
                                _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan? = nil) {
         precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
         guard s.batch > 0, s.outChannels > 0, s.outPlane > 0 else { return }
+        let plan = plan ?? .automatic(for: s)
+        if plan.winogradTile == 4 {
+            let u = ConvolutionKernels.Workspace(positions4 * planeSize(s.outChannels * s.inChannels))
+            transformWeights4(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: false, u.pointer)
+            withExtendedLifetime(u) { run4(x, u: u.pointer, bias: bias, out, shape: s, plan: plan) }
+            return
+        }
         let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
         transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: false, u.pointer)
-        withExtendedLifetime(u) { run(x, u: u.pointer, bias: bias, out, shape: s, plan: plan ?? .automatic(for: s)) }
+        withExtendedLifetime(u) { run(x, u: u.pointer, bias: bias, out, shape: s, plan: plan) }
     }
 
     /// dx [N, Cin, H, W] (overwritten) of `forward` given dout [N, Cout, H, W]. For stride 1 and padding 1,
@@ -281,9 +289,16 @@ public enum WinogradKernels {
         guard s.batch > 0, s.inChannels > 0, s.inPlane > 0 else { return }
         let t = Conv2dShape(batch: s.batch, inChannels: s.outChannels, outChannels: s.inChannels, height: s.height,
                             width: s.width, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        let plan = plan ?? .automatic(for: s)
+        if plan.winogradTile == 4 {
+            let u = ConvolutionKernels.Workspace(positions4 * planeSize(s.outChannels * s.inChannels))
+            transformWeights4(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: true, u.pointer)
+            withExtendedLifetime(u) { run4(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan) }
+            return
+        }
         let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
         transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: true, u.pointer)
-        withExtendedLifetime(u) { run(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan ?? .automatic(for: s)) }
+        withExtendedLifetime(u) { run(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan) }
     }
 
     /// dWeight [Cout, Cin, 3, 3] (overwritten) of `forward` given x [N, Cin, H, W] and dout [N, Cout, H, W].

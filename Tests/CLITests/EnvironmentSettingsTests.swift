@@ -6,6 +6,9 @@ final class EnvironmentSettingsTests: XCTestCase {
         XCTAssertEqual(EnvironmentSettings.problems(in: [:]), [])
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "2", "T2I_WINOGRAD": "0"]), [])
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "1", "PATH": "/usr/bin"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "2"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "4"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "3"]).count, 1)
     }
 
     func testTyposNameTheVariableAndTheFix() {

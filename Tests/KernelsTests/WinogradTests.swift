@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Kernels
 
@@ -18,7 +19,8 @@ final class WinogradTests: XCTestCase {
     /// Odd and even sizes, 1×1 images, 1-row/1-column images, channels 1…16, batch 1 and 5.
     private var shapes: [Conv2dShape] {
         [shape(1, 1, 1, 1, 1), shape(5, 3, 2, 1, 1), shape(5, 4, 6, 7, 9), shape(1, 16, 8, 9, 7), shape(5, 8, 16, 8, 8),
-         shape(1, 16, 16, 2, 3), shape(5, 1, 16, 5, 1), shape(1, 5, 1, 1, 6), shape(5, 16, 3, 4, 4), shape(1, 2, 7, 3, 3)]
+         shape(1, 16, 16, 2, 3), shape(5, 1, 16, 5, 1), shape(1, 5, 1, 1, 6), shape(5, 16, 3, 4, 4), shape(1, 2, 7, 3, 3),
+         shape(3, 24, 20, 13, 10), shape(2, 32, 32, 16, 16), shape(1, 8, 8, 6, 5)]
     }
 
     /// Samples per Winograd GEMM × scheduling (and a different im2col group for the weight gradient).
@@ -26,7 +28,14 @@ final class WinogradTests: XCTestCase {
                          ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 2),
                          ConvolutionPlan(group: 2, perCore: false, winograd: true, winogradGroup: 3),
                          ConvolutionPlan(group: 1, perCore: false, winograd: true),
-                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16)]
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16),
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradTile: 4),
+                         ConvolutionPlan(group: 2, perCore: false, winograd: true, winogradGroup: 2, winogradTile: 4),
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16, winogradTile: 4)]
+
+    /// F(4×4, 3×3)'s transforms have coefficients up to 8 and ⅙, so it rounds more than F(2×2) (measured
+    /// ≤ ~4e-6 of the output scale here, against ~1e-7).
+    private func tolerance(_ plan: ConvolutionPlan) -> Float { plan.winogradTile == 4 ? 2e-5 : Self.tolerance }
 
     // MARK: Helpers (references in ConvolutionReference.swift)
 
@@ -82,7 +91,8 @@ final class WinogradTests: XCTestCase {
                 let expected = ConvolutionReference.forward(x, w, bias, s)
                 for plan in plans {
                     let err = maxError(forward(s, plan, x, w, bias), expected)
-                    XCTAssertLessThanOrEqual(err, Self.tolerance, "\(s) \(plan) bias \(bias != nil)")
+                    XCTAssertLessThanOrEqual(err, tolerance(plan), "\(s) \(plan) bias \(bias != nil)")
+                    if ProcessInfo.processInfo.environment["T2I_PRINT_ERRORS"] != nil { print("forward", s, plan, err) }
                 }
             }
             // The kernel called directly, without a plan, agrees with the dispatch.
@@ -103,7 +113,7 @@ final class WinogradTests: XCTestCase {
             XCTAssertLessThanOrEqual(maxError(im2col.dx, expected), Self.tolerance, "\(s) im2col dx")
             for plan in plans {
                 let r = backward(s, plan, x, w, g)
-                XCTAssertLessThanOrEqual(maxError(r.dx, expected), Self.tolerance, "\(s) \(plan) dx")
+                XCTAssertLessThanOrEqual(maxError(r.dx, expected), tolerance(plan), "\(s) \(plan) dx")
                 // dBias is the same channel sum on both paths: identical results.
                 var same = plan
                 same.winograd = false

@@ -129,9 +129,10 @@ struct KernelBenchmark {
         }
     }
 
-    /// im2col and Winograd on one shape, forward, dx and dW (backward with only that gradient requested), with
-    /// the automatic plan's other fields. The six runs alternate within each round, in an order that flips
-    /// every round, so load from other processes hits both paths alike; medians, ratio = im2col / Winograd.
+    /// im2col, Winograd F(2×2, 3×3) and F(4×4, 3×3) on one shape: forward and dx on all three, dW on im2col
+    /// and Winograd (always F(2×2)), each a backward with only that gradient requested, with the automatic
+    /// plan's other fields. The eight runs alternate within each round, in an order that reverses every
+    /// round, so load from other processes hits every path alike; medians in ms, ratios = im2col / Winograd.
     func winogradComparison(_ s: Conv2dShape) -> String {
         var rng = RNG(seed: 5)
         let x = Tensor.randn([s.batch, s.inChannels, s.height, s.width], rng: &rng)
@@ -139,22 +140,30 @@ struct KernelBenchmark {
         let b = Tensor.randn([s.outChannels], rng: &rng)
         let out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width])
         let g = Tensor.randn(out.shape, rng: &rng), dx = Tensor.uninitialized(x.shape), dw = Tensor.uninitialized(w.shape)
-        var winograd = ConvolutionPlan.automatic(for: s), im2col = winograd
-        winograd.winograd = true
+        let auto = ConvolutionPlan.automatic(for: s)
+        var im2col = auto, f2 = auto, f4 = auto
         im2col.winograd = false
-        let runs: [() -> Void] = [im2col, winograd].flatMap { p -> [() -> Void] in
-            [{ ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: p) },
-             { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: dx.data, dWeight: nil, dBias: nil,
-                                           shape: s, plan: p) },
-             { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: nil, dWeight: dw.data, dBias: nil,
-                                           shape: s, plan: p) }]
+        f2.winograd = true
+        f2.winogradTile = 2
+        f4.winograd = true
+        f4.winogradTile = 4
+        func forward(_ p: ConvolutionPlan) -> () -> Void {
+            { ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: p) }
         }
+        func dataGradient(_ p: ConvolutionPlan) -> () -> Void {
+            { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: dx.data, dWeight: nil, dBias: nil, shape: s, plan: p) }
+        }
+        func weightGradient(_ p: ConvolutionPlan) -> () -> Void {
+            { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: nil, dWeight: dw.data, dBias: nil, shape: s, plan: p) }
+        }
+        let runs = [forward(im2col), forward(f2), forward(f4), dataGradient(im2col), dataGradient(f2), dataGradient(f4),
+                    weightGradient(im2col), weightGradient(f2)]
         for r in runs { r() }  // warm-up
         var samples = [[Double]](repeating: [], count: runs.count)
         let start = Self.now(cpu: false)
         var round = 0
         while round < 5 || Self.now(cpu: false) - start < 4 * minSeconds {
-            let order = round % 2 == 0 ? [0, 3, 1, 4, 2, 5] : [5, 2, 4, 1, 3, 0]
+            let order = round % 2 == 0 ? Array(runs.indices) : runs.indices.reversed()
             for i in order {
                 let t0 = Self.now(cpu: cpuTime)
                 runs[i]()
@@ -169,15 +178,19 @@ struct KernelBenchmark {
             return String(repeating: " ", count: max(0, width - t.count)) + t
         }
         let name = "\(s.inChannels)→\(s.outChannels) \(s.height)×\(s.width)"
+        let chosen = auto.winograd ? "  ← automatic: Winograd F(\(auto.winogradTile)×\(auto.winogradTile))" : ""
         return name + String(repeating: " ", count: max(0, 16 - name.count))
-            + [0, 1, 2].map { num(ms[$0], 10, 2) + num(ms[$0 + 3], 10, 2) + num(ms[$0] / ms[$0 + 3], 7, 2) }.joined()
-            + "  \(round) rounds" + (ConvolutionPlan.automatic(for: s).winograd ? "  ← automatic: Winograd" : "")
+            + [0, 3].map { i in
+                num(ms[i], 9, 2) + num(ms[i + 1], 8, 2) + num(ms[i + 2], 8, 2) + num(ms[i] / ms[i + 1], 6, 2) + num(ms[i] / ms[i + 2], 6, 2)
+            }.joined()
+            + num(ms[6], 9, 2) + num(ms[7], 8, 2) + num(ms[6] / ms[7], 6, 2)
+            + "  \(round) rounds" + chosen
     }
 
     var winogradHeader: String {
-        "3×3 s1 p1, batch \(batch): im2col vs Winograd F(2×2, 3×3), medians in ms (ratio = im2col / Winograd)\n"
-            + "shape            fwd i2c   fwd Win  ratio    dx i2c    dx Win  ratio    dW i2c    dW Win  ratio\n"
-            + String(repeating: "-", count: 118)
+        "3×3 s1 p1, batch \(batch): im2col vs Winograd F(2×2, 3×3) and F(4×4, 3×3), medians in ms (ratios = im2col / Winograd)\n"
+            + "shape            fwd i2c      F2      F4  ×F2  ×F4   dx i2c      F2      F4  ×F2  ×F4   dW i2c  Win F2   ×F2\n"
+            + String(repeating: "-", count: 128)
     }
 
     /// Self-attention B=16, L=256, D=64 and L=64, D=128, and cross-attention to 80 tokens, 4 heads.

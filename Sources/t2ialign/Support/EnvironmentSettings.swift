@@ -10,8 +10,8 @@ enum EnvironmentSettings {
         if let threads = environment["T2I_THREADS"], (Int(threads) ?? 0) < 1 {
             problems.append("T2I_THREADS='\(threads)' is not a positive integer; set a core count such as 2, or unset it to use every core")
         }
-        if let winograd = environment["T2I_WINOGRAD"], winograd != "0", winograd != "1" {
-            problems.append("T2I_WINOGRAD='\(winograd)' must be 0 (im2col convolutions) or 1 (Winograd wherever it applies); unset it to choose by shape")
+        if let winograd = environment["T2I_WINOGRAD"], !["0", "1", "2", "4"].contains(winograd) {
+            problems.append("T2I_WINOGRAD='\(winograd)' must be 0 (im2col convolutions), 1 (Winograd wherever it applies), 2 or 4 (Winograd with F(2×2, 3×3) or F(4×4, 3×3) tiles for the forward pass and input gradient); unset it to choose by shape")
         }
         return problems
     }
