@@ -33,23 +33,27 @@ public struct Conv2dShape: Sendable, Equatable, CustomStringConvertible {
 /// single-threaded BLAS (`perCore`) or one after another, each GEMM split over the cores.
 /// `winograd` computes the forward and dx of 3×3, stride-1, padding-1 convolutions by Winograd
 /// F(2×2, 3×3) or, with `winogradTile` 4, F(4×4, 3×3) instead (`WinogradKernels`: the tiles of
-/// `winogradGroup` samples share each GEMM, same scheduling), and their dWeight by F(2×2, 3×3)
-/// (`WinogradKernels.backwardWeight`). Other shapes ignore these fields.
+/// `winogradGroup` samples share each GEMM, same scheduling), and their dWeight too, with
+/// `weightGradientTile` (`WinogradKernels.backwardWeight`). Other shapes ignore these fields.
 public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var group: Int
     public var perCore: Bool
     public var winograd: Bool
     public var winogradGroup: Int
     /// Output tile of the Winograd forward pass and dx: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3),
-    /// `WinogradKernels.run4`); dWeight is always F(2×2).
+    /// `WinogradKernels.run4`).
     public var winogradTile: Int
+    /// Output tile of the Winograd dWeight (`WinogradKernels.backwardWeight4` for 4).
+    public var weightGradientTile: Int
 
-    public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1, winogradTile: Int = 2) {
+    public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1, winogradTile: Int = 2,
+                weightGradientTile: Int = 2) {
         self.group = max(1, group)
         self.perCore = perCore
         self.winograd = winograd
         self.winogradGroup = max(1, winogradGroup)
         self.winogradTile = winogradTile == 4 ? 4 : 2
+        self.weightGradientTile = weightGradientTile == 4 ? 4 : 2
     }
 
     /// The measured choice (`t2ialign bench kernels --sweep --cpu-time`, T2I_THREADS=1): one GEMM per
@@ -72,16 +76,19 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     /// 2026-12-07): 1.15–1.35× faster than F(2×2) where both channel counts are ≥ 32 on 16×16 and 32×32
     /// maps; slower for 16 → 16 and 32 → 4 (GEMMs too thin for the larger transforms), where F(2×2) stays.
     /// At 8×8 (128 → 128) forward 1.07× faster and dx 1.14× slower, but whole tiny/small SFT steps and
-    /// DDIM ran 1.4–3% faster with F(4×4) there too (paired `bench model` runs).
+    /// DDIM ran 1.4–3% faster with F(4×4) there too (paired `bench model` runs). dWeight by F(4×4):
+    /// 1.12–1.17× faster than F(2×2) on 32×32 maps, equal at 16×16, 1.3× slower at 8×8 (its GEMMs sum
+    /// over 4 tiles a sample), so only from 32×32 up.
     public static func automatic(for shape: Conv2dShape) -> ConvolutionPlan {
         let tiles = ((shape.height + 1) / 2) * ((shape.width + 1) / 2)
         let winograd = winogradOverride.map { $0 != 0 }
             ?? (shape.inChannels >= 16 && min(shape.height, shape.width) >= 8)
         let winogradGroup = max(1, min(64 / max(tiles, 1), shape.batch / Threading.cores))
-        let wide = min(shape.inChannels, shape.outChannels) >= 32 && min(shape.height, shape.width) >= 8
-        let tile = winogradOverride == 2 || winogradOverride == 4 ? winogradOverride! : (wide ? 4 : 2)
+        let wide = min(shape.inChannels, shape.outChannels) >= 32
+        let forced = winogradOverride == 2 || winogradOverride == 4 ? winogradOverride : nil
         return ConvolutionPlan(group: 1, perCore: true, winograd: winograd && WinogradKernels.supports(shape),
-                               winogradGroup: winogradGroup, winogradTile: tile)
+                               winogradGroup: winogradGroup, winogradTile: forced ?? (wide ? 4 : 2),
+                               weightGradientTile: forced ?? (wide && min(shape.height, shape.width) >= 32 ? 4 : 2))
     }
 
     /// T2I_WINOGRAD in every automatic plan, so whole-model tests and benchmarks can run each path without
@@ -99,7 +106,7 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "group \(group), \(perCore ? "per core" : "split GEMMs")"
-            + (winograd ? ", Winograd F(\(winogradTile)×\(winogradTile)) \(winogradGroup) per GEMM" : "")
+            + (winograd ? ", Winograd F(\(winogradTile)×\(winogradTile)) \(winogradGroup) per GEMM, dW F(\(weightGradientTile)×\(weightGradientTile))" : "")
     }
 }
 

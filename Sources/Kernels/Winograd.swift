@@ -316,8 +316,13 @@ public enum WinogradKernels {
             dWeight.initialize(repeating: 0, count: cout * cin * 9)
             return
         }
+        let plan = plan ?? .automatic(for: s)
+        if plan.weightGradientTile == 4 {
+            backwardWeight4(x, dout, dWeight, shape: s, plan: plan)
+            return
+        }
         let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
-        let b = GroupBuffers(s, plan ?? .automatic(for: s))
+        let b = GroupBuffers(s, plan)
         let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
         let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(16 * uPlane) }
         var started = [Bool](repeating: false, count: b.workers)

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Winograd F(4×4, 3×3) for the forward pass and input gradient of 3×3, stride-1, padding-1 convolutions
-/// (`ConvolutionPlan.winogradTile` 4): each 4×4 output tile costs 36 multiplies per (input, output) channel
+/// Winograd F(4×4, 3×3) for the forward pass and both gradients of 3×3, stride-1, padding-1 convolutions
+/// (`ConvolutionPlan.winogradTile` / `weightGradientTile` 4): each 4×4 output tile costs 36 multiplies per (input, output) channel
 /// pair instead of im2col's 144 — 4× fewer GEMM FLOPs, against F(2×2, 3×3)'s 2.25× — as 36 GEMMs
 /// M[ξ] = U[ξ]·V[ξ], one per position ξ of the 6×6 transformed tile (Lavin & Gray 2015, interpolation
 /// points 0, ±1, ±2, ∞):
@@ -11,8 +11,9 @@ import Foundation
 ///     Aᵀ = [1 1 1 1 1 0;  0 1 −1 2 −2 0;  0 1 1 4 4 0;  0 1 −1 8 −8 1]
 ///
 /// The larger coefficients cost precision: about 1e-6 of the output's scale at U-Net sizes against F(2×2)'s
-/// 1e-7 (tests: within 5e-5 of a Double reference). Layouts as in `WinogradKernels`, with 36 ξ planes and
-/// ⌈H/4⌉·⌈W/4⌉ tiles per sample. The weight gradient stays F(2×2, 3×3).
+/// 1e-7 (tests: within 2e-5 of a Double reference). Layouts as in `WinogradKernels`, with 36 ξ planes and
+/// ⌈H/4⌉·⌈W/4⌉ tiles per sample. The weight gradient is dU[ξ] = Σ_t (A dY_t Aᵀ)[ξ] · V_t[ξ]ᵀ, dW = Gᵀ dU G,
+/// as for F(2×2).
 extension WinogradKernels {
     /// Transformed-tile positions of F(4×4, 3×3).
     static let positions4 = 36
@@ -228,6 +229,148 @@ extension WinogradKernels {
         row(1, c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
         row(2, c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)
         row(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
+    }
+
+    /// A·(y0 … y3): one 4-vector to 6 (A = (Aᵀ)ᵀ, for the output gradient).
+    @inline(__always)
+    static func a6<V: SIMD>(_ y0: V, _ y1: V, _ y2: V, _ y3: V) -> (V, V, V, V, V, V) where V.Scalar == Float {
+        let e = y0 + y2, o = y1 + y3
+        let e4 = y0 + V(repeating: 4) * y2, o2 = V(repeating: 2) * y1 + V(repeating: 8) * y3
+        return (y0, e + o, e - o, e4 + o2, e4 - o2, y3)
+    }
+
+    /// Gᵀ·(d0 … d5): one 6-vector to 3 (for the weight gradient).
+    @inline(__always)
+    static func gt3(_ d0: Float, _ d1: Float, _ d2: Float, _ d3: Float, _ d4: Float, _ d5: Float) -> (Float, Float, Float) {
+        let s12 = d1 + d2, s34 = d3 + d4
+        return (0.25 * d0 - s12 / 6 + s34 / 24, (d2 - d1) / 6 + (d3 - d4) / 12, (s34 - s12) / 6 + d5)
+    }
+
+    /// dW [Cout, Cin, 3, 3] (overwritten) given x [N, Cin, H, W] and dout [N, Cout, H, W], by F(4×4) tiles:
+    /// per group V = Bᵀ d B, Mg = A dY Aᵀ and 36 GEMMs dU[ξ] += Mg[ξ]·V[ξ]ᵀ into the worker's own dU; the
+    /// partials summed in worker order (reproducible for a core count), then dW = Gᵀ dU G.
+    static func backwardWeight4(_ x: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
+                                _ dWeight: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan) {
+        let cin = s.inChannels, cout = s.outChannels
+        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
+        let b = GroupBuffers(s, groupPlan4(s, plan), tiles: tiles4(s), positions: positions4)
+        let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
+        let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(positions4 * uPlane) }
+        var started = [Bool](repeating: false, count: b.workers)
+        started.withUnsafeMutableBufferPointer { startedBuf in
+            let startedPtr = startedBuf.baseAddress!
+            ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
+                let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
+                let v = b.v[w].pointer, m = b.m[w].pointer, du = dus[w].pointer
+                ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
+                    transformInput4(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
+                                    v + k * T, ld: width, planeStride: vPlane)
+                }
+                ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
+                    transformOutputGradient4(dout + (n0 + k) * outSize, height: s.height, width: s.width, channels: ch,
+                                             m + k * T, ld: width, planeStride: mPlane)
+                }
+                let beta: Float = startedPtr[w] ? 1 : 0
+                for xi in 0..<positions4 {
+                    ConvolutionKernels.gemm(inside, transB: true, m: cout, n: cin, k: width, a: m + xi * mPlane,
+                                            lda: width, b: v + xi * vPlane, ldb: width, beta: beta,
+                                            c: du + xi * uPlane, ldc: cin)
+                }
+                startedPtr[w] = true
+            }
+        }
+        let du = dus[0].pointer
+        for w in 1..<b.workers where started[w] {
+            let p = dus[w].pointer
+            for xi in 0..<positions4 {
+                let dst = du + xi * uPlane, src = p + xi * uPlane
+                for i in 0..<(cout * cin) { dst[i] += src[i] }
+            }
+        }
+        transformWeightGradient4(du, plane: uPlane, count: cout * cin, dWeight)
+        withExtendedLifetime(dus) {}  // `du` points into dus[0]: keep it alive up to here
+    }
+
+    /// Mg[ξ, o, t] = (A dY Aᵀ)[ξ] for the 4×4 output-gradient tile dY of every tile t of `channels` of one
+    /// sample dout [C, H, W] (zeros past the image). `m` points at the sample's first column; channel rows are
+    /// `ld` apart, ξ planes `planeStride`.
+    static func transformOutputGradient4(_ dout: UnsafePointer<Float>, height h: Int, width w: Int, channels: Range<Int>,
+                                         _ m: UnsafeMutablePointer<Float>, ld: Int, planeStride: Int) {
+        let th = (h + 3) / 4, tw = (w + 3) / 4, ys = tw + 8
+        // The tile row's 4 output rows split into the 4 column phases: y[(4a + b)·ys + t] = dY[4ty + a, 4t + b].
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * ys) { buf in
+            let y = buf.baseAddress!
+            y.initialize(repeating: 0, count: 16 * ys)  // columns past the image and the slack stay 0
+            var c = channels.lowerBound
+            while c < channels.upperBound {
+                let plane = dout + c * h * w
+                for ty in 0..<th {
+                    for a in 0..<4 {
+                        let ya = y + 4 * a * ys
+                        if 4 * ty + a < h {
+                            let src = plane + (4 * ty + a) * w
+                            for col in 0..<w { ya[(col & 3) * ys + (col >> 2)] = src[col] }
+                        } else {
+                            ya.initialize(repeating: 0, count: 4 * ys)
+                        }
+                    }
+                    let dst = m + c * ld + ty * tw
+                    chunks(tw) { t0, n, wide in
+                        if wide {
+                            outputGradientChunk4(SIMD8<Float>.self, y + t0, ys, dst + t0, planeStride: planeStride, count: n)
+                        } else {
+                            outputGradientChunk4(SIMD4<Float>.self, y + t0, ys, dst + t0, planeStride: planeStride, count: n)
+                        }
+                    }
+                }
+                c += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    static func outputGradientChunk4<V: SIMD>(_: V.Type, _ y: UnsafePointer<Float>, _ ys: Int,
+                                              _ dst: UnsafeMutablePointer<Float>, planeStride: Int, count: Int)
+        where V.Scalar == Float {
+        func at(_ a: Int, _ b: Int) -> V { load(y + (4 * a + b) * ys, V.self) }
+        // dY Aᵀ along each of the 4 rows (4 → 6 columns), then A down each column (4 → 6 rows).
+        let r0 = a6(at(0, 0), at(0, 1), at(0, 2), at(0, 3)), r1 = a6(at(1, 0), at(1, 1), at(1, 2), at(1, 3))
+        let r2 = a6(at(2, 0), at(2, 1), at(2, 2), at(2, 3)), r3 = a6(at(3, 0), at(3, 1), at(3, 2), at(3, 3))
+        func column(_ j: Int, _ y0: V, _ y1: V, _ y2: V, _ y3: V) {
+            let t = a6(y0, y1, y2, y3)
+            store(t.0, dst + j * planeStride, count: count)
+            store(t.1, dst + (6 + j) * planeStride, count: count)
+            store(t.2, dst + (12 + j) * planeStride, count: count)
+            store(t.3, dst + (18 + j) * planeStride, count: count)
+            store(t.4, dst + (24 + j) * planeStride, count: count)
+            store(t.5, dst + (30 + j) * planeStride, count: count)
+        }
+        column(0, r0.0, r1.0, r2.0, r3.0)
+        column(1, r0.1, r1.1, r2.1, r3.1)
+        column(2, r0.2, r1.2, r2.2, r3.2)
+        column(3, r0.3, r1.3, r2.3, r3.3)
+        column(4, r0.4, r1.4, r2.4, r3.4)
+        column(5, r0.5, r1.5, r2.5, r3.5)
+    }
+
+    /// dW[k] = Gᵀ dU[·, k] G (6×6 → 3×3) for the `count` kernels k of du [36][count] (ξ planes `plane` apart),
+    /// written as [count, 3, 3].
+    static func transformWeightGradient4(_ du: UnsafePointer<Float>, plane: Int, count: Int, _ dw: UnsafeMutablePointer<Float>) {
+        Threading.parallelRanges(count, minChunk: 2048) { range in
+            for k in range {
+                func at(_ i: Int, _ j: Int) -> Float { du[(6 * i + j) * plane + k] }
+                // Gᵀ down each of the 6 columns (6 → 3 rows), then along each row (6 → 3).
+                var rows = [(Float, Float, Float)](repeating: (0, 0, 0), count: 6)
+                for j in 0..<6 { rows[j] = gt3(at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j)) }
+                let g = dw + k * 9
+                let t0 = gt3(rows[0].0, rows[1].0, rows[2].0, rows[3].0, rows[4].0, rows[5].0)
+                let t1 = gt3(rows[0].1, rows[1].1, rows[2].1, rows[3].1, rows[4].1, rows[5].1)
+                let t2 = gt3(rows[0].2, rows[1].2, rows[2].2, rows[3].2, rows[4].2, rows[5].2)
+                (g[0], g[1], g[2]) = t0
+                (g[3], g[4], g[5]) = t1
+                (g[6], g[7], g[8]) = t2
+            }
+        }
     }
 
     // MARK: Convolution

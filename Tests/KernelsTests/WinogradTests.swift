@@ -31,7 +31,11 @@ final class WinogradTests: XCTestCase {
                          ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16),
                          ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradTile: 4),
                          ConvolutionPlan(group: 2, perCore: false, winograd: true, winogradGroup: 2, winogradTile: 4),
-                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16, winogradTile: 4)]
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16, winogradTile: 4),
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradTile: 4, weightGradientTile: 4),
+                         ConvolutionPlan(group: 2, perCore: false, winograd: true, winogradGroup: 3, weightGradientTile: 4),
+                         ConvolutionPlan(group: 1, perCore: true, winograd: true, winogradGroup: 16, winogradTile: 4,
+                                         weightGradientTile: 4)]
 
     /// F(4×4, 3×3)'s transforms have coefficients up to 8 and ⅙, so it rounds more than F(2×2) (measured
     /// ≤ ~4e-6 of the output scale here, against ~1e-7).
@@ -137,6 +141,7 @@ final class WinogradTests: XCTestCase {
             for plan in plans {
                 let r = backward(s, plan, x, w, g)
                 XCTAssertLessThanOrEqual(maxError(r.dw, expected), tolerance, "\(s) \(plan) dw")
+                if ProcessInfo.processInfo.environment["T2I_PRINT_ERRORS"] != nil { print("dw", s, plan, maxError(r.dw, expected)) }
                 XCTAssertLessThanOrEqual(maxError(r.dw, im2col.dw), tolerance, "\(s) \(plan) dw vs im2col")
                 // Without dx and dBias, and the kernel called directly: the same bits.
                 var alone = [Float](repeating: .nan, count: w.count)

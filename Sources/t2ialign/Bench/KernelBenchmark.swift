@@ -129,9 +129,8 @@ struct KernelBenchmark {
         }
     }
 
-    /// im2col, Winograd F(2×2, 3×3) and F(4×4, 3×3) on one shape: forward and dx on all three, dW on im2col
-    /// and Winograd (always F(2×2)), each a backward with only that gradient requested, with the automatic
-    /// plan's other fields. The eight runs alternate within each round, in an order that reverses every
+    /// im2col, Winograd F(2×2, 3×3) and F(4×4, 3×3) on one shape: forward, dx and dW (each a backward with
+    /// only that gradient requested), with the automatic plan's other fields. The nine runs alternate within each round, in an order that reverses every
     /// round, so load from other processes hits every path alike; medians in ms, ratios = im2col / Winograd.
     func winogradComparison(_ s: Conv2dShape) -> String {
         var rng = RNG(seed: 5)
@@ -145,8 +144,10 @@ struct KernelBenchmark {
         im2col.winograd = false
         f2.winograd = true
         f2.winogradTile = 2
+        f2.weightGradientTile = 2
         f4.winograd = true
         f4.winogradTile = 4
+        f4.weightGradientTile = 4
         func forward(_ p: ConvolutionPlan) -> () -> Void {
             { ConvolutionKernels.forward(x.data, weight: w.data, bias: b.data, out.data, shape: s, plan: p) }
         }
@@ -157,7 +158,7 @@ struct KernelBenchmark {
             { ConvolutionKernels.backward(x.data, weight: w.data, g.data, dx: nil, dWeight: dw.data, dBias: nil, shape: s, plan: p) }
         }
         let runs = [forward(im2col), forward(f2), forward(f4), dataGradient(im2col), dataGradient(f2), dataGradient(f4),
-                    weightGradient(im2col), weightGradient(f2)]
+                    weightGradient(im2col), weightGradient(f2), weightGradient(f4)]
         for r in runs { r() }  // warm-up
         var samples = [[Double]](repeating: [], count: runs.count)
         let start = Self.now(cpu: false)
@@ -178,19 +179,18 @@ struct KernelBenchmark {
             return String(repeating: " ", count: max(0, width - t.count)) + t
         }
         let name = "\(s.inChannels)→\(s.outChannels) \(s.height)×\(s.width)"
-        let chosen = auto.winograd ? "  ← automatic: Winograd F(\(auto.winogradTile)×\(auto.winogradTile))" : ""
+        let chosen = auto.winograd ? "  ← automatic: Winograd F(\(auto.winogradTile)×\(auto.winogradTile)), dW F(\(auto.weightGradientTile)×\(auto.weightGradientTile))" : ""
         return name + String(repeating: " ", count: max(0, 16 - name.count))
-            + [0, 3].map { i in
+            + [0, 3, 6].map { i in
                 num(ms[i], 9, 2) + num(ms[i + 1], 8, 2) + num(ms[i + 2], 8, 2) + num(ms[i] / ms[i + 1], 6, 2) + num(ms[i] / ms[i + 2], 6, 2)
             }.joined()
-            + num(ms[6], 9, 2) + num(ms[7], 8, 2) + num(ms[6] / ms[7], 6, 2)
             + "  \(round) rounds" + chosen
     }
 
     var winogradHeader: String {
         "3×3 s1 p1, batch \(batch): im2col vs Winograd F(2×2, 3×3) and F(4×4, 3×3), medians in ms (ratios = im2col / Winograd)\n"
-            + "shape            fwd i2c      F2      F4  ×F2  ×F4   dx i2c      F2      F4  ×F2  ×F4   dW i2c  Win F2   ×F2\n"
-            + String(repeating: "-", count: 128)
+            + "shape            fwd i2c      F2      F4  ×F2  ×F4   dx i2c      F2      F4  ×F2  ×F4   dW i2c      F2      F4  ×F2  ×F4\n"
+            + String(repeating: "-", count: 140)
     }
 
     /// Self-attention B=16, L=256, D=64 and L=64, D=128, and cross-attention to 80 tokens, 4 heads.
