@@ -67,10 +67,24 @@ public enum WinogradKernels {
     static func transformWeights(_ weight: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int,
                                  dataGradient: Bool, _ u: UnsafeMutablePointer<Float>) {
         let plane = planeSize(cout * cin)
+        eachKernelRow(weight, outChannels: cout, inChannels: cin, dataGradient: dataGradient, u) { k, stride, dst, n, wide in
+            if wide {
+                weightChunk(SIMD8<Float>.self, k, stride: stride, dst, plane: plane, count: n)
+            } else {
+                weightChunk(SIMD4<Float>.self, k, stride: stride, dst, plane: plane, count: n)
+            }
+        }
+    }
+
+    /// Gathers the 9 taps of each row of U's kernels (Cout rows, or Cin rows for `dataGradient`, whose
+    /// kernels are rotated 180°) tap-major, `stride` floats apart, so a transform runs along the row, and
+    /// calls `chunk(taps, stride, dst, count, wide)` for each run of 8 (or ≤ 4) kernels of the row. Rows are
+    /// split over the cores once there is enough work to pay for a dispatch.
+    static func eachKernelRow(_ weight: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, dataGradient: Bool,
+                              _ u: UnsafeMutablePointer<Float>,
+                              _ chunk: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void) {
         let rows = dataGradient ? cin : cout, cols = dataGradient ? cout : cin
-        // Split over the cores by rows of U once there is enough work to pay for a dispatch.
         Threading.parallelRanges(rows, minChunk: max(1, 4096 / max(cols, 1))) { range in
-            // The 9 taps of one row's kernels, gathered tap-major so the transform runs along the row.
             let stride = cols + 8
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * stride) { buf in
                 let k = buf.baseAddress!
@@ -81,13 +95,7 @@ public enum WinogradKernels {
                         for tap in 0..<9 { k[tap * stride + col] = g[dataGradient ? 8 - tap : tap] }
                     }
                     let dst = u + r * cols
-                    chunks(cols) { c0, n, wide in
-                        if wide {
-                            weightChunk(SIMD8<Float>.self, k + c0, stride: stride, dst + c0, plane: plane, count: n)
-                        } else {
-                            weightChunk(SIMD4<Float>.self, k + c0, stride: stride, dst + c0, plane: plane, count: n)
-                        }
-                    }
+                    chunks(cols) { c0, n, wide in chunk(k + c0, stride, dst + c0, n, wide) }
                 }
             }
         }
@@ -268,15 +276,7 @@ public enum WinogradKernels {
         precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
         guard s.batch > 0, s.outChannels > 0, s.outPlane > 0 else { return }
         let plan = plan ?? .automatic(for: s)
-        if plan.winogradTile == 4 {
-            let u = ConvolutionKernels.Workspace(positions4 * planeSize(s.outChannels * s.inChannels))
-            transformWeights4(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: false, u.pointer)
-            withExtendedLifetime(u) { run4(x, u: u.pointer, bias: bias, out, shape: s, plan: plan) }
-            return
-        }
-        let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
-        transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: false, u.pointer)
-        withExtendedLifetime(u) { run(x, u: u.pointer, bias: bias, out, shape: s, plan: plan) }
+        run(x, weight: weight, dataGradient: false, bias: bias, out, shape: s, plan: plan, tiling: .of(plan.winogradTile))
     }
 
     /// dx [N, Cin, H, W] (overwritten) of `forward` given dout [N, Cout, H, W]. For stride 1 and padding 1,
@@ -290,15 +290,7 @@ public enum WinogradKernels {
         let t = Conv2dShape(batch: s.batch, inChannels: s.outChannels, outChannels: s.inChannels, height: s.height,
                             width: s.width, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
         let plan = plan ?? .automatic(for: s)
-        if plan.winogradTile == 4 {
-            let u = ConvolutionKernels.Workspace(positions4 * planeSize(s.outChannels * s.inChannels))
-            transformWeights4(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: true, u.pointer)
-            withExtendedLifetime(u) { run4(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan) }
-            return
-        }
-        let u = ConvolutionKernels.Workspace(16 * planeSize(s.outChannels * s.inChannels))
-        transformWeights(weight, outChannels: s.outChannels, inChannels: s.inChannels, dataGradient: true, u.pointer)
-        withExtendedLifetime(u) { run(dout, u: u.pointer, bias: nil, dx, shape: t, plan: plan) }
+        run(dout, weight: weight, dataGradient: true, bias: nil, dx, shape: t, plan: plan, tiling: .of(plan.winogradTile))
     }
 
     /// dWeight [Cout, Cin, 3, 3] (overwritten) of `forward` given x [N, Cin, H, W] and dout [N, Cout, H, W].
@@ -317,14 +309,11 @@ public enum WinogradKernels {
             return
         }
         let plan = plan ?? .automatic(for: s)
-        if plan.weightGradientTile == 4 {
-            backwardWeight4(x, dout, dWeight, shape: s, plan: plan)
-            return
-        }
-        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
-        let b = GroupBuffers(s, plan)
+        let tiling = Tiling.of(plan.weightGradientTile)
+        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin), positions = tiling.positions
+        let b = GroupBuffers(s, tiling.groupPlan(s, plan), tiles: tiling.tiles(s), positions: positions)
         let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
-        let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(16 * uPlane) }
+        let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(positions * uPlane) }
         var started = [Bool](repeating: false, count: b.workers)
         started.withUnsafeMutableBufferPointer { startedBuf in
             let startedPtr = startedBuf.baseAddress!
@@ -332,15 +321,13 @@ public enum WinogradKernels {
                 let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
                 let v = b.v[w].pointer, m = b.m[w].pointer, du = dus[w].pointer
                 ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
-                    transformInput(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
-                                   v + k * T, ld: width, planeStride: vPlane)
+                    tiling.transformInput(x + (n0 + k) * inSize, s.height, s.width, ch, v + k * T, width, vPlane)
                 }
                 ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
-                    transformOutputGradient(dout + (n0 + k) * outSize, height: s.height, width: s.width, channels: ch,
-                                            m + k * T, ld: width, planeStride: mPlane)
+                    tiling.transformOutputGradient(dout + (n0 + k) * outSize, s.height, s.width, ch, m + k * T, width, mPlane)
                 }
                 let beta: Float = startedPtr[w] ? 1 : 0
-                for xi in 0..<16 {
+                for xi in 0..<positions {
                     ConvolutionKernels.gemm(inside, transB: true, m: cout, n: cin, k: width, a: m + xi * mPlane,
                                             lda: width, b: v + xi * vPlane, ldb: width, beta: beta,
                                             c: du + xi * uPlane, ldc: cin)
@@ -352,12 +339,12 @@ public enum WinogradKernels {
         let du = dus[0].pointer
         for w in 1..<b.workers where started[w] {
             let p = dus[w].pointer
-            for xi in 0..<16 {
+            for xi in 0..<positions {
                 let dst = du + xi * uPlane, src = p + xi * uPlane
                 for i in 0..<(cout * cin) { dst[i] += src[i] }
             }
         }
-        transformWeightGradient(du, plane: uPlane, count: cout * cin, dWeight)
+        tiling.transformWeightGradient(du, uPlane, cout * cin, dWeight)
         withExtendedLifetime(dus) {}  // `du` points into dus[0]: keep it alive up to here
     }
 
@@ -455,29 +442,81 @@ public enum WinogradKernels {
         }
     }
 
-    /// The convolution with transformed weights u [16][Cout][Cin]: per group, input transform, 16 GEMMs,
-    /// output transform, all in one worker's buffers (so a group's V and M stay in that core's caches).
-    static func run(_ x: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                    _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan) {
+    /// The convolution of `weight` (transformed here; `dataGradient` as in `transformWeights`) with `tiling`'s
+    /// transforms: per group, input transform, one GEMM per ξ position, output transform, all in one
+    /// worker's buffers (so a group's V and M stay in that core's caches).
+    static func run(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, dataGradient: Bool, bias: UnsafePointer<Float>?,
+                    _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan, tiling: Tiling) {
         let cin = s.inChannels, cout = s.outChannels
         let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
-        let b = GroupBuffers(s, plan)
+        let u = ConvolutionKernels.Workspace(tiling.positions * uPlane)
+        // `s` is the convolution that runs (for dx its channels are the forward's, swapped).
+        tiling.transformWeights(weight, dataGradient ? cin : cout, dataGradient ? cout : cin, dataGradient, u.pointer)
+        let b = GroupBuffers(s, tiling.groupPlan(s, plan), tiles: tiling.tiles(s), positions: tiling.positions)
         let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
+        let up = u.pointer
         ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
             let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
             let v = b.v[w].pointer, m = b.m[w].pointer
             ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
-                transformInput(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
-                               v + k * T, ld: width, planeStride: vPlane)
+                tiling.transformInput(x + (n0 + k) * inSize, s.height, s.width, ch, v + k * T, width, vPlane)
             }
-            for xi in 0..<16 {
-                ConvolutionKernels.gemm(inside, m: cout, n: width, k: cin, a: u + xi * uPlane, lda: cin,
+            for xi in 0..<tiling.positions {
+                ConvolutionKernels.gemm(inside, m: cout, n: width, k: cin, a: up + xi * uPlane, lda: cin,
                                         b: v + xi * vPlane, ldb: width, c: m + xi * mPlane, ldc: width)
             }
             ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
-                transformOutput(m + k * T, ld: width, planeStride: mPlane, height: s.height, width: s.width,
-                                channels: ch, bias: bias, out + (n0 + k) * outSize)
+                tiling.transformOutput(m + k * T, width, mPlane, s.height, s.width, ch, bias, out + (n0 + k) * outSize)
             }
         }
+        withExtendedLifetime(u) {}
+    }
+
+    /// One Winograd variant: its tile count, ξ positions, transforms and samples per GEMM.
+    struct Tiling: Sendable {
+        let positions: Int
+        let tiles: @Sendable (Conv2dShape) -> Int
+        let groupPlan: @Sendable (Conv2dShape, ConvolutionPlan) -> ConvolutionPlan
+        /// (weight, Cout and Cin of the forward convolution, dataGradient, u)
+        let transformWeights: @Sendable (UnsafePointer<Float>, Int, Int, Bool, UnsafeMutablePointer<Float>) -> Void
+        /// (x, height, width, channels, v, ld, planeStride)
+        let transformInput: @Sendable (UnsafePointer<Float>, Int, Int, Range<Int>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+        /// (m, ld, planeStride, height, width, channels, bias, out)
+        let transformOutput: @Sendable (UnsafePointer<Float>, Int, Int, Int, Int, Range<Int>, UnsafePointer<Float>?,
+                                        UnsafeMutablePointer<Float>) -> Void
+        /// (dout, height, width, channels, m, ld, planeStride)
+        let transformOutputGradient: @Sendable (UnsafePointer<Float>, Int, Int, Range<Int>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+        /// (du, plane, count, dw)
+        let transformWeightGradient: @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>) -> Void
+
+        static func of(_ tile: Int) -> Tiling { tile == 4 ? f4 : f2 }
+
+        static let f2 = Tiling(
+            positions: 16, tiles: WinogradKernels.tiles, groupPlan: { _, plan in plan },
+            transformWeights: { w, cout, cin, dg, u in
+                WinogradKernels.transformWeights(w, outChannels: cout, inChannels: cin, dataGradient: dg, u)
+            },
+            transformInput: { x, h, w, ch, v, ld, ps in WinogradKernels.transformInput(x, height: h, width: w, channels: ch, v, ld: ld, planeStride: ps) },
+            transformOutput: { m, ld, ps, h, w, ch, bias, out in
+                WinogradKernels.transformOutput(m, ld: ld, planeStride: ps, height: h, width: w, channels: ch, bias: bias, out)
+            },
+            transformOutputGradient: { y, h, w, ch, m, ld, ps in
+                WinogradKernels.transformOutputGradient(y, height: h, width: w, channels: ch, m, ld: ld, planeStride: ps)
+            },
+            transformWeightGradient: { du, plane, count, dw in WinogradKernels.transformWeightGradient(du, plane: plane, count: count, dw) })
+
+        static let f4 = Tiling(
+            positions: WinogradKernels.positions4, tiles: WinogradKernels.tiles4, groupPlan: WinogradKernels.groupPlan4,
+            transformWeights: { w, cout, cin, dg, u in
+                WinogradKernels.transformWeights4(w, outChannels: cout, inChannels: cin, dataGradient: dg, u)
+            },
+            transformInput: { x, h, w, ch, v, ld, ps in WinogradKernels.transformInput4(x, height: h, width: w, channels: ch, v, ld: ld, planeStride: ps) },
+            transformOutput: { m, ld, ps, h, w, ch, bias, out in
+                WinogradKernels.transformOutput4(m, ld: ld, planeStride: ps, height: h, width: w, channels: ch, bias: bias, out)
+            },
+            transformOutputGradient: { y, h, w, ch, m, ld, ps in
+                WinogradKernels.transformOutputGradient4(y, height: h, width: w, channels: ch, m, ld: ld, planeStride: ps)
+            },
+            transformWeightGradient: { du, plane, count, dw in WinogradKernels.transformWeightGradient4(du, plane: plane, count: count, dw) })
     }
 }

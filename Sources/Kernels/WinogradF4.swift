@@ -42,6 +42,18 @@ extension WinogradKernels {
         return (four * d0 - five * d2 + d4, t1 + t2, t1 - t2, t3 + t4, t3 - t4, four * d1 - five * d3 + d5)
     }
 
+    /// Stores a transformed column: t.i at ξ = 6i + j, ξ planes `planeStride` apart.
+    @inline(__always)
+    static func store6<V: SIMD>(_ t: (V, V, V, V, V, V), column j: Int, _ dst: UnsafeMutablePointer<Float>,
+                                planeStride: Int, count: Int) where V.Scalar == Float {
+        store(t.0, dst + j * planeStride, count: count)
+        store(t.1, dst + (6 + j) * planeStride, count: count)
+        store(t.2, dst + (12 + j) * planeStride, count: count)
+        store(t.3, dst + (18 + j) * planeStride, count: count)
+        store(t.4, dst + (24 + j) * planeStride, count: count)
+        store(t.5, dst + (30 + j) * planeStride, count: count)
+    }
+
     /// Aᵀ·(m0 … m5): one 6-vector to 4.
     @inline(__always)
     static func a4<V: SIMD>(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V)
@@ -55,26 +67,11 @@ extension WinogradKernels {
     static func transformWeights4(_ weight: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int,
                                   dataGradient: Bool, _ u: UnsafeMutablePointer<Float>) {
         let plane = planeSize(cout * cin)
-        let rows = dataGradient ? cin : cout, cols = dataGradient ? cout : cin
-        Threading.parallelRanges(rows, minChunk: max(1, 2048 / max(cols, 1))) { range in
-            let stride = cols + 8
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * stride) { buf in
-                let k = buf.baseAddress!
-                k.initialize(repeating: 0, count: 9 * stride)
-                for r in range {
-                    for col in 0..<cols {
-                        let g = weight + (dataGradient ? col * cin + r : r * cin + col) * 9
-                        for tap in 0..<9 { k[tap * stride + col] = g[dataGradient ? 8 - tap : tap] }
-                    }
-                    let dst = u + r * cols
-                    chunks(cols) { c0, n, wide in
-                        if wide {
-                            weightChunk4(SIMD8<Float>.self, k + c0, stride: stride, dst + c0, plane: plane, count: n)
-                        } else {
-                            weightChunk4(SIMD4<Float>.self, k + c0, stride: stride, dst + c0, plane: plane, count: n)
-                        }
-                    }
-                }
+        eachKernelRow(weight, outChannels: cout, inChannels: cin, dataGradient: dataGradient, u) { k, stride, dst, n, wide in
+            if wide {
+                weightChunk4(SIMD8<Float>.self, k, stride: stride, dst, plane: plane, count: n)
+            } else {
+                weightChunk4(SIMD4<Float>.self, k, stride: stride, dst, plane: plane, count: n)
             }
         }
     }
@@ -86,15 +83,7 @@ extension WinogradKernels {
         func tap(_ i: Int) -> V { load(k + i * stride, V.self) }
         // G along the kernel's columns (3 taps → 6) for each of its 3 rows, then G down the rows.
         let r0 = g6(tap(0), tap(1), tap(2)), r1 = g6(tap(3), tap(4), tap(5)), r2 = g6(tap(6), tap(7), tap(8))
-        func column(_ j: Int, _ a: V, _ b: V, _ c: V) {
-            let t = g6(a, b, c)
-            store(t.0, dst + j * plane, count: count)
-            store(t.1, dst + (6 + j) * plane, count: count)
-            store(t.2, dst + (12 + j) * plane, count: count)
-            store(t.3, dst + (18 + j) * plane, count: count)
-            store(t.4, dst + (24 + j) * plane, count: count)
-            store(t.5, dst + (30 + j) * plane, count: count)
-        }
+        func column(_ j: Int, _ a: V, _ b: V, _ c: V) { store6(g6(a, b, c), column: j, dst, planeStride: plane, count: count) }
         column(0, r0.0, r1.0, r2.0)
         column(1, r0.1, r1.1, r2.1)
         column(2, r0.2, r1.2, r2.2)
@@ -154,13 +143,7 @@ extension WinogradKernels {
         }
         let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
         func column(_ j: Int, _ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) {
-            let t = b6(d0, d1, d2, d3, d4, d5)
-            store(t.0, dst + j * planeStride, count: count)
-            store(t.1, dst + (6 + j) * planeStride, count: count)
-            store(t.2, dst + (12 + j) * planeStride, count: count)
-            store(t.3, dst + (18 + j) * planeStride, count: count)
-            store(t.4, dst + (24 + j) * planeStride, count: count)
-            store(t.5, dst + (30 + j) * planeStride, count: count)
+            store6(b6(d0, d1, d2, d3, d4, d5), column: j, dst, planeStride: planeStride, count: count)
         }
         column(0, r0.0, r1.0, r2.0, r3.0, r4.0, r5.0)
         column(1, r0.1, r1.1, r2.1, r3.1, r4.1, r5.1)
@@ -246,51 +229,6 @@ extension WinogradKernels {
         return (0.25 * d0 - s12 / 6 + s34 / 24, (d2 - d1) / 6 + (d3 - d4) / 12, (s34 - s12) / 6 + d5)
     }
 
-    /// dW [Cout, Cin, 3, 3] (overwritten) given x [N, Cin, H, W] and dout [N, Cout, H, W], by F(4×4) tiles:
-    /// per group V = Bᵀ d B, Mg = A dY Aᵀ and 36 GEMMs dU[ξ] += Mg[ξ]·V[ξ]ᵀ into the worker's own dU; the
-    /// partials summed in worker order (reproducible for a core count), then dW = Gᵀ dU G.
-    static func backwardWeight4(_ x: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
-                                _ dWeight: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan) {
-        let cin = s.inChannels, cout = s.outChannels
-        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
-        let b = GroupBuffers(s, groupPlan4(s, plan), tiles: tiles4(s), positions: positions4)
-        let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
-        let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(positions4 * uPlane) }
-        var started = [Bool](repeating: false, count: b.workers)
-        started.withUnsafeMutableBufferPointer { startedBuf in
-            let startedPtr = startedBuf.baseAddress!
-            ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
-                let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
-                let v = b.v[w].pointer, m = b.m[w].pointer, du = dus[w].pointer
-                ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
-                    transformInput4(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
-                                    v + k * T, ld: width, planeStride: vPlane)
-                }
-                ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
-                    transformOutputGradient4(dout + (n0 + k) * outSize, height: s.height, width: s.width, channels: ch,
-                                             m + k * T, ld: width, planeStride: mPlane)
-                }
-                let beta: Float = startedPtr[w] ? 1 : 0
-                for xi in 0..<positions4 {
-                    ConvolutionKernels.gemm(inside, transB: true, m: cout, n: cin, k: width, a: m + xi * mPlane,
-                                            lda: width, b: v + xi * vPlane, ldb: width, beta: beta,
-                                            c: du + xi * uPlane, ldc: cin)
-                }
-                startedPtr[w] = true
-            }
-        }
-        let du = dus[0].pointer
-        for w in 1..<b.workers where started[w] {
-            let p = dus[w].pointer
-            for xi in 0..<positions4 {
-                let dst = du + xi * uPlane, src = p + xi * uPlane
-                for i in 0..<(cout * cin) { dst[i] += src[i] }
-            }
-        }
-        transformWeightGradient4(du, plane: uPlane, count: cout * cin, dWeight)
-        withExtendedLifetime(dus) {}  // `du` points into dus[0]: keep it alive up to here
-    }
-
     /// Mg[ξ, o, t] = (A dY Aᵀ)[ξ] for the 4×4 output-gradient tile dY of every tile t of `channels` of one
     /// sample dout [C, H, W] (zeros past the image). `m` points at the sample's first column; channel rows are
     /// `ld` apart, ξ planes `planeStride`.
@@ -337,13 +275,7 @@ extension WinogradKernels {
         let r0 = a6(at(0, 0), at(0, 1), at(0, 2), at(0, 3)), r1 = a6(at(1, 0), at(1, 1), at(1, 2), at(1, 3))
         let r2 = a6(at(2, 0), at(2, 1), at(2, 2), at(2, 3)), r3 = a6(at(3, 0), at(3, 1), at(3, 2), at(3, 3))
         func column(_ j: Int, _ y0: V, _ y1: V, _ y2: V, _ y3: V) {
-            let t = a6(y0, y1, y2, y3)
-            store(t.0, dst + j * planeStride, count: count)
-            store(t.1, dst + (6 + j) * planeStride, count: count)
-            store(t.2, dst + (12 + j) * planeStride, count: count)
-            store(t.3, dst + (18 + j) * planeStride, count: count)
-            store(t.4, dst + (24 + j) * planeStride, count: count)
-            store(t.5, dst + (30 + j) * planeStride, count: count)
+            store6(a6(y0, y1, y2, y3), column: j, dst, planeStride: planeStride, count: count)
         }
         column(0, r0.0, r1.0, r2.0, r3.0)
         column(1, r0.1, r1.1, r2.1, r3.1)
@@ -383,31 +315,5 @@ extension WinogradKernels {
         if plan.perCore && s.batch >= Threading.cores { group = min(group, s.batch / Threading.cores) }
         p.winogradGroup = max(1, group)
         return p
-    }
-
-    /// The convolution with F(4×4) weights u [36][Cout][Cin]: per group, input transform, 36 GEMMs, output
-    /// transform, in one worker's buffers (as `run`).
-    static func run4(_ x: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                     _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan) {
-        let cin = s.inChannels, cout = s.outChannels
-        let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin)
-        let b = GroupBuffers(s, groupPlan4(s, plan), tiles: tiles4(s), positions: positions4)
-        let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
-        ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in
-            let n0 = gi * G, gn = min(G, s.batch - n0), width = gn * T
-            let v = b.v[w].pointer, m = b.m[w].pointer
-            ConvolutionKernels.eachSample(gn, channels: cin, parallel: inside) { k, ch in
-                transformInput4(x + (n0 + k) * inSize, height: s.height, width: s.width, channels: ch,
-                                v + k * T, ld: width, planeStride: vPlane)
-            }
-            for xi in 0..<positions4 {
-                ConvolutionKernels.gemm(inside, m: cout, n: width, k: cin, a: u + xi * uPlane, lda: cin,
-                                        b: v + xi * vPlane, ldb: width, c: m + xi * mPlane, ldc: width)
-            }
-            ConvolutionKernels.eachSample(gn, channels: cout, parallel: inside) { k, ch in
-                transformOutput4(m + k * T, ld: width, planeStride: mPlane, height: s.height, width: s.width,
-                                 channels: ch, bias: bias, out + (n0 + k) * outSize)
-            }
-        }
     }
 }
