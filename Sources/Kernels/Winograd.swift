@@ -9,6 +9,8 @@ import Foundation
 /// tiles (row-major over the tile grid) of `winogradGroup` samples side by side. Odd heights and widths
 /// get edge tiles that read zeros past the image and drop the outputs that fall outside it.
 /// The transforms' coefficients are 0, ±1 and ±½, so fp32 rounding stays close to im2col's.
+/// F(4×4, 3×3) (36 GEMMs per tile, `WinogradF4.swift`) runs through the same `run` and `backwardWeight`,
+/// each variant described by a `Tiling`; `ConvolutionPlan.winogradTile` / `weightGradientTile` choose.
 public enum WinogradKernels {
     /// The shapes this kernel computes: 3×3 kernel, stride 1, padding 1 (output size = input size).
     public static func supports(_ s: Conv2dShape) -> Bool {
@@ -273,7 +275,7 @@ public enum WinogradKernels {
     /// `ConvolutionKernels.schedule` (statically: reproducible results).
     public static func forward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                _ out: UnsafeMutablePointer<Float>, shape s: Conv2dShape, plan: ConvolutionPlan? = nil) {
-        precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
+        precondition(supports(s), "Winograd needs a 3×3 kernel, stride 1, padding 1: \(s)")
         guard s.batch > 0, s.outChannels > 0, s.outPlane > 0 else { return }
         let plan = plan ?? .automatic(for: s)
         run(x, weight: weight, dataGradient: false, bias: bias, out, shape: s, plan: plan, tiling: .of(plan.winogradTile))
@@ -285,7 +287,7 @@ public enum WinogradKernels {
     public static func backwardData(_ dout: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                     _ dx: UnsafeMutablePointer<Float>, shape s: Conv2dShape,
                                     plan: ConvolutionPlan? = nil) {
-        precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
+        precondition(supports(s), "Winograd needs a 3×3 kernel, stride 1, padding 1: \(s)")
         guard s.batch > 0, s.inChannels > 0, s.inPlane > 0 else { return }
         let t = Conv2dShape(batch: s.batch, inChannels: s.outChannels, outChannels: s.inChannels, height: s.height,
                             width: s.width, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
@@ -301,7 +303,7 @@ public enum WinogradKernels {
     public static func backwardWeight(_ x: UnsafePointer<Float>, _ dout: UnsafePointer<Float>,
                                       _ dWeight: UnsafeMutablePointer<Float>, shape s: Conv2dShape,
                                       plan: ConvolutionPlan? = nil) {
-        precondition(supports(s), "Winograd F(2×2, 3×3) needs a 3×3 kernel, stride 1, padding 1: \(s)")
+        precondition(supports(s), "Winograd needs a 3×3 kernel, stride 1, padding 1: \(s)")
         let cin = s.inChannels, cout = s.outChannels
         guard cin > 0, cout > 0 else { return }
         guard s.batch > 0, s.inPlane > 0 else {
