@@ -10,6 +10,7 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        Threading.configure()
         if k == 0 {  // OpenBLAS leaves C untouched for k = 0; honour beta ourselves.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return

@@ -40,10 +40,9 @@ public struct ConvolutionPlan: Sendable, Equatable, CustomStringConvertible {
     public var perCore: Bool
     public var winograd: Bool
     public var winogradGroup: Int
-    /// Output tile of the Winograd forward pass and dx: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3),
-    /// `WinogradKernels.run4`).
+    /// Output tile of the Winograd forward pass and dx: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)).
     public var winogradTile: Int
-    /// Output tile of the Winograd dWeight (`WinogradKernels.backwardWeight4` for 4).
+    /// Output tile of the Winograd dWeight: 2 or 4.
     public var weightGradientTile: Int
 
     public init(group: Int, perCore: Bool, winograd: Bool = false, winogradGroup: Int = 1, winogradTile: Int = 2,
@@ -206,7 +205,6 @@ public enum ConvolutionKernels {
     static func schedule(_ s: Conv2dShape, _ plan: ConvolutionPlan, _ body: (Int, Int, Bool) -> Void) {
         let groups = (s.batch + plan.group - 1) / plan.group
         let nw = workers(s, plan)
-        Threading.configure()
         guard nw > 1 else {
             for gi in 0..<groups { body(gi, 0, true) }
             return

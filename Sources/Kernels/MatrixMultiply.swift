@@ -19,7 +19,6 @@ public enum MatrixMultiplyKernels {
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        Threading.configure()
         let alongRows = m >= n
         let length = alongRows ? m : n
         let parts = m * n * k <= splitThreshold || length < 2 ? 1 : Threading.cores

@@ -18,17 +18,11 @@ public enum Threading {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    nonisolated(unsafe) private static var configured = false
-    private static let lock = NSLock()
+    private static let pinnedOpenBLAS: Void = openblas_set_num_threads(1)
 
-    /// Sets OpenBLAS to one thread. Called lazily by the kernels; idempotent.
-    public static func configure() {
-        lock.lock(); defer { lock.unlock() }
-        if !configured {
-            openblas_set_num_threads(1)
-            configured = true
-        }
-    }
+    /// Sets OpenBLAS to one thread, once (`BLAS.sgemm` calls it before every product, so no caller can
+    /// reach OpenBLAS's threads by forgetting it); after the first call this is a single load.
+    public static func configure() { _ = pinnedOpenBLAS }
 
     /// Runs `body` with OpenBLAS on `cores` threads (a single cblas_sgemm over every core), then pins it
     /// back to one. Not for use while kernels run on other threads.
@@ -74,7 +68,6 @@ public enum Threading {
     /// (single-threaded, see `configure`) so the cores are never oversubscribed.
     @inlinable
     public static func parallelBatch(_ count: Int, _ body: (Int) -> Void) {
-        configure()
         parallelFor(count, body)
     }
 }

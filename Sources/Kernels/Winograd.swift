@@ -254,15 +254,16 @@ public enum WinogradKernels {
         let tiles, groupSize, workers, vPlane, mPlane: Int
         let v, m: [ConvolutionKernels.Workspace]
 
-        /// `tiles` per sample and `positions` ξ planes: F(2×2)'s by default, `tiles4`/36 for F(4×4).
-        init(_ s: Conv2dShape, _ given: ConvolutionPlan, tiles: Int? = nil, positions: Int = 16) {
-            plan = ConvolutionPlan(group: given.winogradGroup, perCore: given.perCore)
-            self.tiles = tiles ?? WinogradKernels.tiles(s)
+        /// `tiling`'s tiles per sample, ξ planes and samples per GEMM.
+        init(_ s: Conv2dShape, _ given: ConvolutionPlan, tiling: Tiling) {
+            let grouped = tiling.groupPlan(s, given)
+            plan = ConvolutionPlan(group: grouped.winogradGroup, perCore: grouped.perCore)
+            tiles = tiling.tiles(s)
             groupSize = min(plan.group, s.batch)
             workers = ConvolutionKernels.workers(s, plan)
-            vPlane = planeSize(s.inChannels * groupSize * self.tiles)
-            mPlane = planeSize(s.outChannels * groupSize * self.tiles)
-            let (vp, mp) = (vPlane, mPlane)
+            vPlane = planeSize(s.inChannels * groupSize * tiles)
+            mPlane = planeSize(s.outChannels * groupSize * tiles)
+            let (vp, mp, positions) = (vPlane, mPlane, tiling.positions)
             v = (0..<workers).map { _ in ConvolutionKernels.Workspace(positions * vp) }
             m = (0..<workers).map { _ in ConvolutionKernels.Workspace(positions * mp) }
         }
@@ -313,7 +314,7 @@ public enum WinogradKernels {
         let plan = plan ?? .automatic(for: s)
         let tiling = Tiling.of(plan.weightGradientTile)
         let inSize = cin * s.inPlane, outSize = cout * s.outPlane, uPlane = planeSize(cout * cin), positions = tiling.positions
-        let b = GroupBuffers(s, tiling.groupPlan(s, plan), tiles: tiling.tiles(s), positions: positions)
+        let b = GroupBuffers(s, plan, tiling: tiling)
         let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
         let dus = (0..<b.workers).map { _ in ConvolutionKernels.Workspace(positions * uPlane) }
         var started = [Bool](repeating: false, count: b.workers)
@@ -454,7 +455,7 @@ public enum WinogradKernels {
         let u = ConvolutionKernels.Workspace(tiling.positions * uPlane)
         // `s` is the convolution that runs (for dx its channels are the forward's, swapped).
         tiling.transformWeights(weight, dataGradient ? cin : cout, dataGradient ? cout : cin, dataGradient, u.pointer)
-        let b = GroupBuffers(s, tiling.groupPlan(s, plan), tiles: tiling.tiles(s), positions: tiling.positions)
+        let b = GroupBuffers(s, plan, tiling: tiling)
         let T = b.tiles, G = b.groupSize, vPlane = b.vPlane, mPlane = b.mPlane
         let up = u.pointer
         ConvolutionKernels.schedule(s, b.plan) { gi, w, inside in

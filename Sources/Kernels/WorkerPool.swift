@@ -29,13 +29,20 @@ final class WorkerPool: @unchecked Sendable {
     private let attached = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
-    private let startThreads = Mutex<Bool>(false)
     // Written by the caller only while the region is closed and no worker is attached.
     nonisolated(unsafe) private var itemCount = 0
     nonisolated(unsafe) private var body: ((Int) -> Void)?
 
+    /// Starts the worker threads (`shared` is created on first use, so a process that never opens a
+    /// parallel region starts none).
     init(workers: Int) {
         self.workers = max(0, workers)
+        for index in 0..<self.workers {
+            let thread = Thread { [self] in workerLoop() }
+            thread.name = "t2ialign-worker-\(index + 1)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
     }
 
     /// Runs `body(i)` for i in 0..<count on the workers and the calling thread; returns false without
@@ -45,7 +52,6 @@ final class WorkerPool: @unchecked Sendable {
             return false
         }
         defer { busy.store(false, ordering: .releasing) }
-        startWorkersOnce()
         withoutActuallyEscaping(body) { escaping in
             itemCount = count
             self.body = escaping
@@ -79,19 +85,6 @@ final class WorkerPool: @unchecked Sendable {
             if i >= count { return }
             body(i)
             finishedItems.add(1, ordering: .sequentiallyConsistent)
-        }
-    }
-
-    private func startWorkersOnce() {
-        startThreads.withLock { started in
-            guard !started else { return }
-            started = true
-            for index in 0..<workers {
-                let thread = Thread { [self] in workerLoop() }
-                thread.name = "t2ialign-worker-\(index + 1)"
-                thread.stackSize = 8 << 20
-                thread.start()
-            }
         }
     }
 
