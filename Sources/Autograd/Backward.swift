@@ -4,7 +4,7 @@ extension Tensor {
     /// Reverse-mode differentiation from this tensor. With no `gradient`, the tensor must hold one value
     /// (a loss) and its gradient is 1. Leaves that require a gradient accumulate into `.grad`
     /// (call `zeroGrad()` between steps, or keep accumulating on purpose). The graph is consumed: every
-    /// node is released once its gradient has been passed on.
+    /// node, and with it what its backward function saved, is released once its gradient has been passed on.
     public func backward(_ gradient: Tensor? = nil) {
         let seed: Tensor
         if let gradient {
@@ -14,42 +14,41 @@ extension Tensor {
             precondition(count == 1, "backward() without a gradient needs a one-element tensor, shape is \(shape)")
             seed = Tensor.full(shape, 1)
         }
-        guard requiresGrad else { return }
+        guard requiresGrad, let root = edge else { return }
 
         // Reverse topological order by iterative depth-first search (networks are deep; no recursion).
-        var order: [Tensor] = []
+        var order: [GradEdge] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (t, expanded) = stack.popLast() {
-            if expanded { order.append(t); continue }
-            guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
-            stack.append((t, true))
-            if let node = t.gradNode {
-                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
-                }
+        var stack: [(GradEdge, Bool)] = [(root, false)]
+        while let (e, expanded) = stack.popLast() {
+            if expanded { order.append(e); continue }
+            guard visited.insert(ObjectIdentifier(e)).inserted else { continue }
+            stack.append((e, true))
+            for case let input? in e.node?.inputs ?? [] where !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
             }
         }
 
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-        for t in order.reversed() {
-            let id = ObjectIdentifier(t)
-            guard let g = grads.removeValue(forKey: id) else { continue }
-            guard let node = t.gradNode else {
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        for e in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(e)) else { continue }
+            guard let node = e.node else {
                 // A leaf: accumulate.
-                if let existing = t.grad {
+                guard let leaf = e.leaf else { continue }
+                if let existing = leaf.grad {
                     Tensor.accumulate(g, into: existing)
                 } else {
                     // Gradients returned by ops may alias other tensors: a leaf gets its own buffer.
-                    t.grad = Tensor(shape: t.shape, storage: g.isUniquelyOwnedGradient ? g.storage : g.copy().storage)
+                    leaf.grad = Tensor(shape: leaf.shape, storage: g.isUniquelyOwnedGradient ? g.storage : g.copy().storage)
                 }
                 continue
             }
+            e.node = nil  // release what this op saved for backward once its gradient has run
             let inputGrads = node.backward(g)
             precondition(inputGrads.count == node.inputs.count, "backward returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
             for (input, ig) in zip(node.inputs, inputGrads) {
-                guard input.requiresGrad, let ig else { continue }
-                precondition(ig.count == input.count, "gradient \(ig.shape) for input \(input.shape)")
+                guard let input, let ig else { continue }
+                precondition(ig.count == input.count, "gradient \(ig.shape) for an input of \(input.count) values")
                 let key = ObjectIdentifier(input)
                 if let existing = grads[key] {
                     // The first gradient may alias another tensor; copy before adding in place.
@@ -61,7 +60,6 @@ extension Tensor {
                     grads[key] = ig
                 }
             }
-            t.gradNode = nil  // release the saved activations of this op
         }
     }
 

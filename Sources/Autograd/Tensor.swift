@@ -3,16 +3,20 @@ import Kernels
 
 /// A contiguous Float32 tensor (images are NCHW) that can take part in reverse-mode autograd.
 ///
-/// A tensor made by an op while any input requires a gradient carries a `GradNode`: the op's inputs
-/// and its backward function. `backward()` walks those nodes once, in reverse topological order, and
-/// frees each as it goes, so the memory of a step is released by the time the step ends.
+/// A tensor made by an op while any input requires a gradient carries a `GradNode`: edges to the op's
+/// inputs and its backward function. As in PyTorch, the graph holds only what backward functions capture:
+/// an edge names an input's place in the graph, not its values, so an activation no backward needs (the
+/// input of an add, a concatenation, an upsampling) is freed during the forward pass. `backward()` walks
+/// the nodes once, in reverse topological order, and frees each as it goes.
 public final class Tensor {
     public let shape: [Int]
     public let storage: Storage
     /// Leaves with `requiresGrad` (parameters) accumulate into `grad` during `backward()`.
     public var requiresGrad: Bool
     public var grad: Tensor?
-    var gradNode: GradNode?
+    /// This tensor's place in a graph: made when it first takes part in one (as an op's output, or as a
+    /// leaf input that requires a gradient).
+    var edge: GradEdge?
     /// Set on gradient sums made during `backward()`, which may then be updated in place.
     var isUniquelyOwnedGradient = false
 
@@ -64,7 +68,7 @@ public final class Tensor {
     public var count: Int { storage.count }
     public var rank: Int { shape.count }
     public var data: UnsafeMutablePointer<Float> { storage.pointer }
-    public var isLeaf: Bool { gradNode == nil }
+    public var isLeaf: Bool { edge?.node == nil }
 
     public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
@@ -100,24 +104,48 @@ extension Tensor: CustomStringConvertible {
     }
 }
 
-/// How to push a gradient through one op: its inputs and a function from d(out) to d(inputs).
+/// How to push a gradient through one op: edges to its inputs (nil where an input needs no gradient) and
+/// a function from d(out) to d(inputs).
 final class GradNode {
-    let inputs: [Tensor]
+    let inputs: [GradEdge?]
     let backward: (Tensor) -> [Tensor?]
-    init(inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+    init(inputs: [GradEdge?], backward: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
     }
 }
 
+/// A tensor's place in the graph without its values: the op that made it, or for a leaf the tensor whose
+/// `.grad` accumulates (held weakly — a leaf nobody holds any more has no gradient to report).
+final class GradEdge {
+    let count: Int
+    var node: GradNode?
+    weak var leaf: Tensor?
+    init(count: Int, node: GradNode?, leaf: Tensor?) {
+        self.count = count
+        self.node = node
+        self.leaf = leaf
+    }
+}
+
 extension Tensor {
+    /// The edge later ops point to: the op's output edge, or a leaf edge made on first use (also for an
+    /// op's output whose graph a backward pass has consumed: it is a leaf of the next graph, as in PyTorch).
+    func graphEdge() -> GradEdge {
+        if let edge, edge.node != nil || edge.leaf != nil { return edge }
+        let leafEdge = GradEdge(count: count, node: nil, leaf: self)
+        edge = leafEdge
+        return leafEdge
+    }
+
     /// Attaches `backward` to `out` when gradients are recorded and some input needs one.
     /// `backward` receives d(loss)/d(out) and returns d(loss)/d(input) per input (nil where none is needed).
     /// Ops call this last: `return Tensor.record(out, [x, w]) { g in [...] }`.
     public static func record(_ out: Tensor, _ inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return out }
         out.requiresGrad = true
-        out.gradNode = GradNode(inputs: inputs, backward: backward)
+        let edges = inputs.map { $0.requiresGrad ? $0.graphEdge() : nil }
+        out.edge = GradEdge(count: out.count, node: GradNode(inputs: edges, backward: backward), leaf: nil)
         return out
     }
 }

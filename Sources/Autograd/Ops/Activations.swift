@@ -31,10 +31,10 @@ private func pointwiseFromOutput(_ x: Tensor,
     -> Tensor {
     let out = Tensor.uninitialized(x.shape)
     forward(x.data, out.data, x.count)
-    let y = out.storage
+    let y = out.storage, shape = x.shape  // the output is saved, not the input
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
-        backward(y.pointer, g.data, dx.data, x.count)
+        let dx = Tensor.uninitialized(shape)
+        backward(y.pointer, g.data, dx.data, y.count)
         return [dx]
     }
 }

@@ -26,8 +26,9 @@ extension Tensor {
 public func neg(_ x: Tensor) -> Tensor {
     let out = Tensor.uninitialized(x.shape)
     ElementwiseKernels.negate(x.data, out.data, count: x.count)
+    let shape = x.shape
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(shape)
         ElementwiseKernels.negate(g.data, dx.data, count: g.count)
         return [dx]
     }
@@ -58,28 +59,33 @@ private func elementwise(_ op: BinaryOperator, _ a: Tensor, _ b: Tensor) -> Tens
         preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast (NumPy rules: trailing dimensions must match or be 1)")
     }
     let out = apply(op, a, b, shape: shape)
-    return Tensor.record(out, [a, b]) { g in
-        switch op {
-        case .add:
-            return [a.requiresGrad ? reduced(g, to: a.shape) : nil,
-                    b.requiresGrad ? reduced(g, to: b.shape) : nil]
-        case .subtract:
-            return [a.requiresGrad ? reduced(g, to: a.shape) : nil,
-                    b.requiresGrad ? reduced(GradMode.withoutGrad { neg(g) }, to: b.shape) : nil]
-        case .multiply:
-            return [a.requiresGrad ? reduced(apply(.multiply, g, b, shape: g.shape), to: a.shape) : nil,
-                    b.requiresGrad ? reduced(apply(.multiply, g, a, shape: g.shape), to: b.shape) : nil]
-        case .divide:
+    let aShape = a.shape, bShape = b.shape, aNeeds = a.requiresGrad, bNeeds = b.requiresGrad
+    switch op {
+    case .add, .subtract:
+        // Only the operands' shapes are kept, so the graph does not hold the operands (a residual
+        // connection's inputs are freed as soon as no other backward needs them).
+        let negateB = op == .subtract
+        return Tensor.record(out, [a, b]) { g in
+            [aNeeds ? reduced(g, to: aShape) : nil,
+             bNeeds ? reduced(negateB ? GradMode.withoutGrad { neg(g) } : g, to: bShape) : nil]
+        }
+    case .multiply:
+        return Tensor.record(out, [a, b]) { g in
+            [aNeeds ? reduced(apply(.multiply, g, b, shape: g.shape), to: aShape) : nil,
+             bNeeds ? reduced(apply(.multiply, g, a, shape: g.shape), to: bShape) : nil]
+        }
+    case .divide:
+        return Tensor.record(out, [a, b]) { g in
             // d(a/b)/da = 1/b, d(a/b)/db = −a/b².
             let ga = apply(.divide, g, b, shape: g.shape)
             var gb: Tensor?
-            if b.requiresGrad {
+            if bNeeds {
                 let t = apply(.multiply, ga, a, shape: g.shape)
                 let u = apply(.divide, t, b, shape: g.shape)
                 ElementwiseKernels.negate(u.data, u.data, count: u.count)
-                gb = reduced(u, to: b.shape)
+                gb = reduced(u, to: bShape)
             }
-            return [a.requiresGrad ? reduced(ga, to: a.shape) : nil, gb]
+            return [aNeeds ? reduced(ga, to: aShape) : nil, gb]
         }
     }
 }
@@ -87,23 +93,27 @@ private func elementwise(_ op: BinaryOperator, _ a: Tensor, _ b: Tensor) -> Tens
 private func withScalar(_ op: BinaryOperator, _ x: Tensor, _ s: Float, scalarFirst: Bool) -> Tensor {
     let out = Tensor.uninitialized(x.shape)
     ElementwiseKernels.binary(op, x.data, scalar: s, scalarFirst: scalarFirst, out.data, count: x.count)
+    let shape = x.shape
+    // Only s / x needs x itself in backward.
+    let saved = op == .divide && scalarFirst ? x : nil
     return Tensor.record(out, [x]) { g in
         let dx: Tensor
         switch (op, scalarFirst) {
         case (.add, _), (.subtract, false):
             dx = g
         case (.subtract, true):
-            dx = Tensor.uninitialized(x.shape)
+            dx = Tensor.uninitialized(shape)
             ElementwiseKernels.negate(g.data, dx.data, count: g.count)
         case (.multiply, _):
-            dx = Tensor.uninitialized(x.shape)
+            dx = Tensor.uninitialized(shape)
             ElementwiseKernels.binary(.multiply, g.data, scalar: s, dx.data, count: g.count)
         case (.divide, false):
-            dx = Tensor.uninitialized(x.shape)
+            dx = Tensor.uninitialized(shape)
             ElementwiseKernels.binary(.divide, g.data, scalar: s, dx.data, count: g.count)
         case (.divide, true):
             // d(s/x)/dx = −s/x²
-            dx = Tensor.uninitialized(x.shape)
+            let x = saved!
+            dx = Tensor.uninitialized(shape)
             ElementwiseKernels.binary(.divide, g.data, x.data, dx.data, count: g.count)
             ElementwiseKernels.binary(.divide, dx.data, x.data, dx.data, count: g.count)
             ElementwiseKernels.binary(.multiply, dx.data, scalar: -s, dx.data, count: g.count)

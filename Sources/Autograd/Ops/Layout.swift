@@ -43,12 +43,13 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     let blocks = lengths.map { $0 * inner }
     LayoutKernels.concat(tensors.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, out.data)
     let total = blocks.reduce(0, +)
+    let shapes = tensors.map(\.shape), needs = tensors.map(\.requiresGrad)
     return Tensor.record(out, tensors) { g in
         var offset = 0
-        return tensors.indices.map { i in
+        return shapes.indices.map { i in
             defer { offset += blocks[i] }
-            guard tensors[i].requiresGrad else { return nil }
-            let d = Tensor.uninitialized(tensors[i].shape)
+            guard needs[i] else { return nil }
+            let d = Tensor.uninitialized(shapes[i])
             LayoutKernels.slice(g.data, outer: outer, total: total, offset: offset, block: blocks[i], d.data)
             return d
         }
@@ -69,8 +70,8 @@ public func split(_ x: Tensor, sizes: [Int], axis: Int) -> [Tensor] {
         let off = offset, block = size * inner
         offset += block
         LayoutKernels.slice(x.data, outer: outer, total: total, offset: off, block: block, part.data)
-        return Tensor.record(part, [x]) { g in
-            let dx = Tensor.uninitialized(x.shape)
+        return Tensor.record(part, [x]) { [inShape = x.shape] g in
+            let dx = Tensor.uninitialized(inShape)
             LayoutKernels.unslice(g.data, outer: outer, total: total, offset: off, block: block, dx.data)
             return [dx]
         }

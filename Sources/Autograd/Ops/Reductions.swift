@@ -3,14 +3,16 @@ import Kernels
 /// Σ of all elements → shape [].
 public func sum(_ x: Tensor) -> Tensor {
     let out = Tensor(scalar: Float(ReductionKernels.parallelSum(x.data, count: x.count)))
-    return Tensor.record(out, [x]) { g in [Tensor.full(x.shape, g.data[0])] }
+    let shape = x.shape
+    return Tensor.record(out, [x]) { g in [Tensor.full(shape, g.data[0])] }
 }
 
 /// Mean of all elements → shape [] (NaN for an empty tensor, as torch).
 public func mean(_ x: Tensor) -> Tensor {
     let n = Double(x.count)
     let out = Tensor(scalar: Float(ReductionKernels.parallelSum(x.data, count: x.count) / n))
-    return Tensor.record(out, [x]) { g in [Tensor.full(x.shape, Float(Double(g.data[0]) / n))] }
+    let shape = x.shape
+    return Tensor.record(out, [x]) { g in [Tensor.full(shape, Float(Double(g.data[0]) / n))] }
 }
 
 /// [N, …] → [N]: the mean over every non-batch element of each sample (a per-image loss).
@@ -20,8 +22,9 @@ public func meanPerSample(_ x: Tensor) -> Tensor {
     let per = n == 0 ? 0 : x.count / n
     let out = Tensor.uninitialized([n])
     ReductionKernels.sumRows(x.data, rows: n, cols: per, scale: 1 / Float(per), out.data)
+    let inShape = x.shape
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(inShape)
         ReductionKernels.broadcastAxis(g.data, outer: n, axis: per, inner: 1, scale: 1 / Float(per), dx.data)
         return [dx]
     }
@@ -47,8 +50,9 @@ private func reduceAxis(_ x: Tensor, axis: Int, keepDim: Bool, mean: Bool) -> Te
     let scale: Float = mean ? 1 / Float(len) : 1
     let out = Tensor.uninitialized(shape)
     ReductionKernels.sumAxis(x.data, outer: outer, axis: len, inner: inner, scale: scale, out.data)
+    let inShape = x.shape
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(inShape)
         ReductionKernels.broadcastAxis(g.data, outer: outer, axis: len, inner: inner, scale: scale, dx.data)
         return [dx]
     }

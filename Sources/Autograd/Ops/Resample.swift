@@ -7,8 +7,9 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     let out = Tensor.uninitialized([n, c, 2 * h, 2 * w])
     ResampleKernels.upsampleNearest2xForward(x.data, out.data, planes: n * c, height: h, width: w)
+    let inShape = x.shape
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(inShape)
         ResampleKernels.upsampleNearest2xBackward(g.data, dx.data, planes: n * c, height: h, width: w)
         return [dx]
     }

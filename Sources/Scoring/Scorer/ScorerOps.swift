@@ -13,9 +13,9 @@ public func l2Normalize(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
     let out = Tensor.uninitialized(x.shape)
     let norms = Tensor.uninitialized([rows])
     ScorerKernels.l2NormalizeForward(x.data, out.data, norms: norms.data, rows: rows, cols: cols, eps: eps)
-    let y = out.storage
+    let y = out.storage, shape = x.shape  // the output is saved, not the input
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(shape)
         ScorerKernels.l2NormalizeBackward(y.pointer, norms: norms.data, g.data, dx.data, rows: rows, cols: cols, eps: eps)
         return [dx]
     }
@@ -31,8 +31,9 @@ public func gatherRows(_ x: Tensor, indices: [Int]) -> Tensor {
     indices.withUnsafeBufferPointer { p in
         ScorerKernels.gatherRowsForward(x.data, indices: p.baseAddress!, out.data, batch: b, length: l, dim: d)
     }
+    let inShape = x.shape
     return Tensor.record(out, [x]) { g in
-        let dx = Tensor.uninitialized(x.shape)
+        let dx = Tensor.uninitialized(inShape)
         indices.withUnsafeBufferPointer { p in
             ScorerKernels.gatherRowsBackward(g.data, indices: p.baseAddress!, dx.data, batch: b, length: l, dim: d)
         }
