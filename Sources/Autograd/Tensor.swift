@@ -17,6 +17,9 @@ public final class Tensor {
     /// This tensor's place in a graph: made when it first takes part in one (as an op's output, or as a
     /// leaf input that requires a gradient).
     var edge: GradEdge?
+    /// Set on outputs of cheap ops (GroupNorm+SiLU, LayerNorm, GEGLU) made while recording: computes this
+    /// tensor again from what that op saves for its own backward anyway (`SavedInput`).
+    public internal(set) var recompute: (() -> Tensor)?
     /// Set on gradient sums made during `backward()`, which may then be updated in place.
     var isUniquelyOwnedGradient = false
 

@@ -64,11 +64,19 @@ public func geglu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor
     shape[shape.count - 1] = half
     let out = Tensor.uninitialized(shape)
     ActivationKernels.gegluForward(x.data, out.data, rows: rows, half: half, tanhApproximation: tanh)
-    return Tensor.record(out, [x]) { g in
+    let recorded = Tensor.record(out, [x]) { g in
         let dx = Tensor.uninitialized(x.shape)
         ActivationKernels.gegluBackward(x.data, g.data, dx.data, rows: rows, half: half, tanhApproximation: tanh)
         return [dx]
     }
+    if recorded.requiresGrad {
+        recorded.recompute = {
+            let again = Tensor.uninitialized(shape)
+            ActivationKernels.gegluForward(x.data, again.data, rows: rows, half: half, tanhApproximation: tanh)
+            return again
+        }
+    }
+    return recorded
 }
 
 /// σ(x) = 1/(1 + e^−x).

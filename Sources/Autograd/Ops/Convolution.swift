@@ -16,12 +16,15 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let out = Tensor.uninitialized([s.batch, s.outChannels, s.outHeight, s.outWidth])
     ConvolutionKernels.forward(x.data, weight: weight.data, bias: bias?.data, out.data, shape: s)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let savedX = SavedInput(x), xShape = x.shape, xNeeds = x.requiresGrad
     return Tensor.record(out, inputs) { g in
-        let dx = x.requiresGrad ? Tensor.uninitialized(x.shape) : nil
+        let dx = xNeeds ? Tensor.uninitialized(xShape) : nil
         let dw = weight.requiresGrad ? Tensor.uninitialized(weight.shape) : nil
         let db = bias?.requiresGrad == true ? Tensor.uninitialized([s.outChannels]) : nil
-        ConvolutionKernels.backward(x.data, weight: weight.data, g.data, dx: dx?.data, dWeight: dw?.data,
-                                    dBias: db?.data, shape: s)
+        savedX.withValue { x in
+            ConvolutionKernels.backward(x.data, weight: weight.data, g.data, dx: dx?.data, dWeight: dw?.data,
+                                        dBias: db?.data, shape: s)
+        }
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
 }

@@ -44,7 +44,7 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     LayoutKernels.concat(tensors.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, out.data)
     let total = blocks.reduce(0, +)
     let shapes = tensors.map(\.shape), needs = tensors.map(\.requiresGrad)
-    return Tensor.record(out, tensors) { g in
+    let recorded = Tensor.record(out, tensors) { g in
         var offset = 0
         return shapes.indices.map { i in
             defer { offset += blocks[i] }
@@ -54,6 +54,18 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
             return d
         }
     }
+    if recorded.requiresGrad {
+        // A U-Net's skip concatenation: its parts are mostly kept by other ops already.
+        let parts = tensors.map(SavedInput.init)
+        recorded.recompute = {
+            let values = parts.map { $0.value() }, again = Tensor.uninitialized(shape)
+            withExtendedLifetime(values) {
+                LayoutKernels.concat(values.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, again.data)
+            }
+            return again
+        }
+    }
+    return recorded
 }
 
 /// Cuts `x` along `axis` into consecutive parts of the given sizes (which must add up to that dimension).

@@ -67,12 +67,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     MatrixMultiplyKernels.linearForward(x.data, weight: weight.data, bias: bias?.data, out.data,
                                         rows: rows, inFeatures: inF, outFeatures: outF)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let savedX = SavedInput(x), xShape = x.shape, xNeeds = x.requiresGrad
     return Tensor.record(out, inputs) { g in
-        let dx = x.requiresGrad ? Tensor.uninitialized(x.shape) : nil
+        let dx = xNeeds ? Tensor.uninitialized(xShape) : nil
         let dw = weight.requiresGrad ? Tensor.uninitialized(weight.shape) : nil
         let db = bias?.requiresGrad == true ? Tensor.uninitialized([outF]) : nil
-        MatrixMultiplyKernels.linearBackward(x.data, weight: weight.data, g.data, dx: dx?.data, dWeight: dw?.data,
-                                             dBias: db?.data, rows: rows, inFeatures: inF, outFeatures: outF)
+        savedX.withValue { x in
+            MatrixMultiplyKernels.linearBackward(x.data, weight: weight.data, g.data, dx: dx?.data, dWeight: dw?.data,
+                                                 dBias: db?.data, rows: rows, inFeatures: inF, outFeatures: outF)
+        }
         return bias == nil ? [dx, dw] : [dx, dw, db]
     }
 }

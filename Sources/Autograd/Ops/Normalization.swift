@@ -22,15 +22,31 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
                                           batch: n, channels: c, spatial: spatial, groups: groups, eps: eps,
                                           silu: thenSiLU)
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor.record(out, inputs) { g in
-        let dx = Tensor.uninitialized(x.shape)
+    let savedX = SavedInput(x), shape = x.shape
+    let recorded = Tensor.record(out, inputs) { g in
+        let dx = Tensor.uninitialized(shape)
         let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
-        NormalizationKernels.groupNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
-                                               weight: weight?.data, dx.data, dWeight: dw?.data, dBias: db?.data,
-                                               batch: n, channels: c, spatial: spatial, groups: groups,
-                                               silu: thenSiLU, bias: bias?.data)
+        savedX.withValue { x in
+            NormalizationKernels.groupNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
+                                                   weight: weight?.data, dx.data, dWeight: dw?.data, dBias: db?.data,
+                                                   batch: n, channels: c, spatial: spatial, groups: groups,
+                                                   silu: thenSiLU, bias: bias?.data)
+        }
         return [dx] + affineGradients(dw, db)
     }
+    if recorded.requiresGrad {
+        recorded.recompute = {
+            let again = Tensor.uninitialized(shape)
+            let m = Storage(count: n * groups, zeroed: false), r = Storage(count: n * groups, zeroed: false)
+            savedX.withValue { x in
+                NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, again.data,
+                                                      mean: m.pointer, rstd: r.pointer, batch: n, channels: c,
+                                                      spatial: spatial, groups: groups, eps: eps, silu: thenSiLU)
+            }
+            return withExtendedLifetime((m, r)) { again }
+        }
+    }
+    return recorded
 }
 
 /// Layer normalisation over the last dimension (torch `F.layer_norm(x, (D,), weight, bias, eps)`):
@@ -46,7 +62,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
     NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
                                           mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: d, eps: eps)
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor.record(out, inputs) { g in
+    let recorded = Tensor.record(out, inputs) { g in
         let dx = Tensor.uninitialized(x.shape)
         let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
         NormalizationKernels.layerNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
@@ -54,6 +70,16 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
                                                rows: rows, dim: d)
         return [dx] + affineGradients(dw, db)
     }
+    if recorded.requiresGrad {
+        recorded.recompute = {
+            let again = Tensor.uninitialized(x.shape)
+            let m = Storage(count: rows, zeroed: false), r = Storage(count: rows, zeroed: false)
+            NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, again.data,
+                                                  mean: m.pointer, rstd: r.pointer, rows: rows, dim: d, eps: eps)
+            return withExtendedLifetime((m, r)) { again }
+        }
+    }
+    return recorded
 }
 
 /// The weight and bias gradients in the order their tensors were passed to `record`, skipping absent ones

@@ -8,9 +8,21 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     let out = Tensor.uninitialized([n, c, 2 * h, 2 * w])
     ResampleKernels.upsampleNearest2xForward(x.data, out.data, planes: n * c, height: h, width: w)
     let inShape = x.shape
-    return Tensor.record(out, [x]) { g in
+    let recorded = Tensor.record(out, [x]) { g in
         let dx = Tensor.uninitialized(inShape)
         ResampleKernels.upsampleNearest2xBackward(g.data, dx.data, planes: n * c, height: h, width: w)
         return [dx]
     }
+    if recorded.requiresGrad {
+        // A convolution follows: it keeps x (a quarter of the output) and this recipe instead of the output.
+        let savedX = SavedInput(x)
+        recorded.recompute = {
+            let again = Tensor.uninitialized([n, c, 2 * h, 2 * w])
+            savedX.withValue { x in
+                ResampleKernels.upsampleNearest2xForward(x.data, again.data, planes: n * c, height: h, width: w)
+            }
+            return again
+        }
+    }
+    return recorded
 }
