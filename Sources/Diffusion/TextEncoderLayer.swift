@@ -50,7 +50,7 @@ public final class TextEncoderLayer: Module {
 
     private func activate(_ x: Tensor) -> Tensor {
         switch activation {
-        case .quickGELU: return x * sigmoid(x * 1.702)
+        case .quickGELU: return quickGELU(x)
         case .gelu: return gelu(x, approximate: .none)
         }
     }

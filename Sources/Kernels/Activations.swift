@@ -42,6 +42,30 @@ public enum ActivationKernels {
         binary(x, dy, dx, count: count, SiLUBackward())
     }
 
+    // MARK: Quick GELU (CLIP's text encoder)
+
+    /// y = x·σ(1.702x)
+    struct QuickGELU: VectorFunction {
+        @inline(__always) func callAsFunction(_ x: V) -> V { x * FastMath.sigmoid(1.702 * x) }
+    }
+
+    /// dx = dy·(σ(1.702x) + 1.702x·σ(1.702x)(1 − σ(1.702x)))
+    struct QuickGELUBackward: VectorFunction2 {
+        @inline(__always) func callAsFunction(_ x: V, _ g: V) -> V {
+            let s = FastMath.sigmoid(1.702 * x)
+            return g * s * (1 + 1.702 * x * (1 - s))
+        }
+    }
+
+    public static func quickGELUForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        unary(x, y, count: count, QuickGELU())
+    }
+
+    public static func quickGELUBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                         _ dx: UnsafeMutablePointer<Float>, count: Int) {
+        binary(x, dy, dx, count: count, QuickGELUBackward())
+    }
+
     // MARK: GELU
 
     /// Exact GELU x·Φ(x), or with `tanh` the approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))),

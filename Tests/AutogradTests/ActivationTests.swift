@@ -34,6 +34,13 @@ final class ActivationTests: XCTestCase {
                         0.000500250024, 0, 0.140544125, 0.731058579, 2.31035455, 5.98516426, 30], "silu")
     }
 
+    func testQuickGELUReferenceValues() {
+        // xs * torch.sigmoid(1.702 * xs) (transformers' QuickGELUActivation), float64
+        assertRelative(quickGELU(Tensor(shape: [13], data: inputs)).toArray(),
+                       [-2.00467977e-21, -9.76642887e-06, -0.0180713097, -0.108337802, -0.149611563, -0.0558765266,
+                        0.000500425524, 0, 0.15119965, 0.845795766, 2.46501383, 5.99977965, 30], "quickGELU")
+    }
+
     func testGELUReferenceValues() {
         let x = Tensor(shape: [13], data: inputs)
         // F.gelu(xs) computed as xs * 0.5 * torch.special.erfc(-xs / math.sqrt(2)): the same function (max
@@ -100,6 +107,7 @@ final class ActivationTests: XCTestCase {
         let xs = x.toArray().map(Double.init)
         func sig(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
         assertRelative(silu(x).toArray(), xs.map { $0 * sig($0) }, "silu", tolerance: 4e-6)
+        assertRelative(quickGELU(x).toArray(), xs.map { $0 * sig(1.702 * $0) }, "quickGELU", tolerance: 4e-6)
         assertRelative(gelu(x).toArray(), xs.map { 0.5 * $0 * Foundation.erfc(-$0 / 2.0.squareRoot()) }, "gelu", tolerance: 4e-6)
         assertRelative(gelu(x, approximate: .tanh).toArray(),
                        xs.map { $0 / (1 + Foundation.exp(-2 * 0.7978845608028654 * ($0 + 0.044715 * $0 * $0 * $0))) },
@@ -115,7 +123,7 @@ final class ActivationTests: XCTestCase {
     /// Huge, infinite and NaN inputs give the limits (or NaN for NaN), never a spurious NaN.
     func testExtremeInputs() {
         let x = Tensor(shape: [6], data: [-1e30, -200, 200, 1e30, .infinity, -.infinity])
-        for (name, y) in [("silu", silu(x)), ("gelu", gelu(x)), ("gelu tanh", gelu(x, approximate: .tanh)),
+        for (name, y) in [("silu", silu(x)), ("quickGELU", quickGELU(x)), ("gelu", gelu(x)), ("gelu tanh", gelu(x, approximate: .tanh)),
                           ("sigmoid", sigmoid(x)), ("softplus", softplus(x)), ("logSigmoid", logSigmoid(x))] {
             XCTAssertFalse(y.toArray()[0..<5].contains { $0.isNaN }, "\(name): \(y.toArray())")
         }
@@ -127,7 +135,7 @@ final class ActivationTests: XCTestCase {
         XCTAssertTrue(gelu(Tensor(shape: [1], data: [.nan])).item().isNaN)
         // Gradients stay finite too.
         let xs = Tensor(shape: [4], data: [-1e30, -200, 200, 1e30], requiresGrad: true)
-        for (name, f) in [("silu", silu), ("gelu", { gelu($0) }), ("gelu tanh", { gelu($0, approximate: .tanh) }),
+        for (name, f) in [("silu", silu), ("quickGELU", quickGELU), ("gelu", { gelu($0) }), ("gelu tanh", { gelu($0, approximate: .tanh) }),
                           ("softplus", softplus), ("logSigmoid", logSigmoid)] as [(String, (Tensor) -> Tensor)] {
             xs.grad = nil
             f(xs).backward(Tensor.full([4], 1))
@@ -137,6 +145,7 @@ final class ActivationTests: XCTestCase {
 
     func testGradients() {
         gradientCheck(silu)
+        gradientCheck(quickGELU)
         gradientCheck { gelu($0) }
         gradientCheck { gelu($0, approximate: .tanh) }
         gradientCheck(sigmoid)

@@ -9,18 +9,27 @@ public enum GELUApproximation: String, Sendable, Codable {
 
 /// An elementwise op whose derivative is computed from its input x: `forward(x, y, count)` fills the
 /// output, `backward(x, g, dx, count)` the input gradient. Public so other modules' elementwise ops (the
-/// scorer's clamp and log energy) record their graph the same way.
+/// scorer's clamp and log energy) record their graph the same way. Since x is saved anyway, the output
+/// can be rebuilt from it (`Tensor.recompute`): a following linear layer does not keep it.
 public func pointwise(_ x: Tensor,
-                       _ forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                       _ forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                        backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)
     -> Tensor {
     let out = Tensor.uninitialized(x.shape)
     forward(x.data, out.data, x.count)
-    return Tensor.record(out, [x]) { g in
+    let recorded = Tensor.record(out, [x]) { g in
         let dx = Tensor.uninitialized(x.shape)
         backward(x.data, g.data, dx.data, x.count)
         return [dx]
     }
+    if recorded.requiresGrad {
+        recorded.recompute = {
+            let again = Tensor.uninitialized(x.shape)
+            forward(x.data, again.data, x.count)
+            return again
+        }
+    }
+    return recorded
 }
 
 /// An elementwise op whose derivative is computed from its output y (saved as storage, not as the output
@@ -43,6 +52,13 @@ private func pointwiseFromOutput(_ x: Tensor,
 public func silu(_ x: Tensor) -> Tensor {
     pointwise(x, { ActivationKernels.siluForward($0, $1, count: $2) },
               backward: { ActivationKernels.siluBackward($0, $1, $2, count: $3) })
+}
+
+/// Quick GELU x·σ(1.702x) (CLIP's text encoder, `QuickGELUActivation` in transformers) as one op: the
+/// composed x * sigmoid(x * 1.702) kept three activations for its backward pass, this keeps x.
+public func quickGELU(_ x: Tensor) -> Tensor {
+    pointwise(x, { ActivationKernels.quickGELUForward($0, $1, count: $2) },
+              backward: { ActivationKernels.quickGELUBackward($0, $1, $2, count: $3) })
 }
 
 /// GELU, exact (x·Φ(x)) or with the tanh approximation.
