@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Synchronization
 
 /// Float buffers for tensors and kernel scratch. Large ones (≥ 256 KB) are mapped pages kept for reuse:
@@ -12,9 +13,11 @@ import Synchronization
 /// checkpointing, against mapping every block afresh).
 ///
 /// A freed buffer is kept under its size class and taken again by the next request that fits it (up to
-/// twice the request); pooled
-/// buffers (largest first) are unmapped when a new mapping would push live + pooled above 1.5× the
-/// high-water mark of large buffers in use at once (or that mark + 32 MB, whichever is more). Small buffers go to malloc. Measured on `bench model`
+/// twice the request); pooled buffers (largest first) are unmapped when a new mapping would push live +
+/// pooled above the high-water mark of large buffers in use at once plus `slack`. Small buffers go to
+/// malloc. Buffers of 2 MB or more are 2 MB-aligned and advised for transparent huge pages (when the
+/// kernel offers them, `madvise` mode): a page fault fills 2 MB instead of 4 KB and the TLB covers a
+/// U-Net's activations. `T2I_HUGEPAGES=0` maps 4 KB pages only. Measured on `bench model`
 /// (docs/PERFORMANCE.md): no page faults after the first steps, and a lower peak RSS than malloc's.
 public enum BufferPool {
     /// Requests below this many bytes are served by malloc.
@@ -104,18 +107,37 @@ public enum BufferPool {
 
     /// How far live + pooled may exceed the high-water mark before pooled buffers are unmapped: a step's
     /// mix of sizes is not the same at every moment, and without slack buffers were unmapped and mapped
-    /// again every step. At least `minimumSlackBytes`: inference holds only a few activations at once,
-    /// and half of that high-water mark still remapped three buffers per tiny U-Net forward (3,000 page
-    /// faults each, 3% of a DDIM step's CPU).
-    public static func slack(_ highWater: Int) -> Int { max(highWater / 2, minimumSlackBytes) }
+    /// again every step. An eighth of the mark: the buffers pooled at a training step's peak are the
+    /// backward pass's, idle until it starts, and a half (the earlier rule) kept 30–40 MB more of them
+    /// resident for no measurable speed (paired `bench model` runs, docs/PERFORMANCE.md). At least
+    /// `minimumSlackBytes`: inference holds only a few activations at once, and a proportional slack
+    /// remapped three buffers per tiny U-Net forward (3,000 page faults each, 3% of a DDIM step's CPU).
+    public static func slack(_ highWater: Int) -> Int { max(highWater / 8, minimumSlackBytes) }
     public static let minimumSlackBytes = 32 << 20
 
+    /// Transparent huge pages for buffers of at least `hugePageBytes` (off with `T2I_HUGEPAGES=0`).
+    public static let usesHugePages = ProcessInfo.processInfo.environment["T2I_HUGEPAGES"] != "0"
+    public static let hugePageBytes = 2 << 20
+
     private static func map(_ size: Int) -> UnsafeMutableRawPointer {
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        let huge = usesHugePages && size >= hugePageBytes
+        // A huge page needs a 2 MB-aligned address: map 2 MB more and unmap the unaligned ends.
+        let mapped = huge ? size + hugePageBytes : size
+        guard let p = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               p != MAP_FAILED else {
             fatalError("BufferPool: out of memory mapping \(size) bytes")
         }
-        return p
+        guard huge else { return p }
+        let start = UInt(bitPattern: p)
+        let aligned = (start + UInt(hugePageBytes) - 1) & ~UInt(hugePageBytes - 1)
+        let head = Int(aligned - start), tail = hugePageBytes - head
+        if head > 0 { munmap(p, head) }
+        if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(size)), tail) }
+        let buffer = UnsafeMutableRawPointer(bitPattern: aligned)!
+        #if os(Linux)
+        _ = madvise(buffer, size, Int32(MADV_HUGEPAGE))  // advice only: without THP the pages stay 4 KB
+        #endif
+        return buffer
     }
 
     private static func unmap(_ address: UInt, _ size: Int) {

@@ -48,6 +48,23 @@ final class BufferPoolTests: XCTestCase {
         for (p, count) in held { BufferPool.release(p, count) }
     }
 
+    /// Buffers of 2 MB or more start on a 2 MB boundary (where a transparent huge page can back them), every
+    /// byte of them is usable, and they are reused like any other.
+    func testHugePageBuffersAreAlignedWritableAndReused() {
+        let count = 3 * BufferPool.hugePageBytes / 4 + 123   // 3 MB and a bit
+        let a = BufferPool.allocate(count)
+        if BufferPool.usesHugePages {
+            XCTAssertEqual(Int(bitPattern: a) % BufferPool.hugePageBytes, 0)
+        }
+        a.initialize(repeating: 1.5, count: count)
+        XCTAssertEqual(a[0] + a[count / 2] + a[count - 1], 4.5)
+        BufferPool.release(a, count)
+        let b = BufferPool.allocate(count)
+        XCTAssertEqual(b, a)
+        XCTAssertEqual(b[count - 1], 1.5)
+        BufferPool.release(b, count)
+    }
+
     /// Small requests go to malloc: aligned, and never in the pool's accounting.
     func testSmallBuffersBypassThePool() {
         let before = BufferPool.statistics

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The environment variables t2ialign reads (`Threading.cores`, `ConvolutionPlan.winogradOverride`), checked
+/// The environment variables t2ialign reads (`Threading.cores`, `ConvolutionPlan.winogradOverride`,
+/// `BufferPool.usesHugePages`), checked
 /// once at start-up: the kernels fall back to their defaults on values they cannot use, which would make a
 /// typo silently change a benchmark.
 enum EnvironmentSettings {
@@ -12,6 +13,9 @@ enum EnvironmentSettings {
         }
         if let winograd = environment["T2I_WINOGRAD"], !["0", "1", "2", "4"].contains(winograd) {
             problems.append("T2I_WINOGRAD='\(winograd)' must be 0 (im2col convolutions), 1 (Winograd wherever it applies), 2 or 4 (Winograd with F(2×2, 3×3) or F(4×4, 3×3) tiles for the forward pass and input gradient); unset it to choose by shape")
+        }
+        if let hugePages = environment["T2I_HUGEPAGES"], !["0", "1"].contains(hugePages) {
+            problems.append("T2I_HUGEPAGES='\(hugePages)' must be 0 (4 KB pages only) or 1 (transparent huge pages for buffers of 2 MB or more, the default); unset it for the default")
         }
         return problems
     }
