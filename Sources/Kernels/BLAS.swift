@@ -4,6 +4,9 @@ import Foundation
 /// Row-major single-precision GEMM through OpenBLAS: C = alpha·op(A)·op(B) + beta·C.
 /// op(A) is m×k, op(B) is k×n, C is m×n; lda/ldb/ldc are the row strides of the stored matrices.
 public enum BLAS {
+    /// The CPU kernels OpenBLAS chose when it loaded ("Haswell", "SkylakeX", "Cooperlake", …).
+    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
     @inlinable
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,

@@ -60,6 +60,8 @@ struct ModelBenchmark {
     /// workload knobs that differ by workload.
     struct Result: Codable, Equatable {
         var impl = "t2ialign"
+        /// The CPU kernels OpenBLAS ran (`BLAS.coreName`): "Haswell" (AVX2) or "SkylakeX" (AVX-512), ….
+        var openblasCore = BLAS.coreName
         var variant: String
         var bench: String
         var threads: Int
@@ -86,7 +88,7 @@ struct ModelBenchmark {
         var gradientCheckpointing: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case impl, variant, bench, threads, batch, steps, guidance, beta
+            case impl, variant, bench, threads, batch, steps, guidance, beta, openblasCore = "openblas_core"
             case unetParams = "unet_params", textParams = "text_params", warmupS = "warmup_s", timesS = "times_s"
             case medianS = "median_s", minS = "min_s", maxS = "max_s", cpuTimesS = "cpu_times_s"
             case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", peakTensorMb = "peak_tensor_mb", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
