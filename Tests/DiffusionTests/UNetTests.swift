@@ -258,8 +258,8 @@ final class UNetTests: XCTestCase {
         XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
     }
 
-    /// Gradient checkpointing recomputes every ResNet and transformer block in backward: same output, same
-    /// input, context and parameter gradients (up to summation order), and less tensor memory at the peak.
+    /// Gradient checkpointing recomputes the transformer blocks in backward: same output, same input, context
+    /// and parameter gradients (up to summation order), and less tensor memory at the peak.
     func testGradientCheckpointingGivesTheSameGradientsWithLessMemory() throws {
         var rng = RNG(seed: 14)
         let x = Tensor.randn([2, 3, 16, 16], rng: &rng), text = Tensor.randn([2, 7, 12], rng: &rng)

@@ -33,7 +33,7 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "ddim: classifier-free guidance scale.") var guidance: Float = 3
     @Option(help: "dpo: β (with the −0.5 factor).") var beta: Float = 5000
     @Flag(name: .customLong("gradient-checkpointing"),
-          help: "sft/dpo: recompute the U-Net's ResNet and transformer blocks in the backward pass (less memory, one more forward pass).")
+          help: "sft/dpo: recompute the U-Net's transformer blocks in the backward pass (less memory, their forward pass again).")
     var gradientCheckpointing = false
     @Option(help: "Also append the JSON line to this file.") var json: String?
 
