@@ -1,8 +1,8 @@
 /// An op's input as its backward pass will read it: the tensor itself, or — when the tensor is the output
 /// of a cheap op that can rebuild it (`Tensor.recompute`) — only that recipe. Selective recomputation:
-/// the input of a convolution or linear layer that follows a norm or GEGLU is freed after the forward pass
-/// and rebuilt, bit for bit, by one more pass of the cheap op when backward reaches the layer (the GEMMs
-/// are not redone, unlike `recomputingInBackward`).
+/// the input of a convolution or linear layer that follows a norm, activation, upsampling or concatenation
+/// is freed after the forward pass and rebuilt, bit for bit, by one more pass of the cheap op when backward
+/// reaches the layer (the GEMMs are not redone, unlike `recomputingInBackward`).
 struct SavedInput {
     private let kept: Tensor?
     private let recompute: (() -> Tensor)?

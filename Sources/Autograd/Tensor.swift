@@ -17,8 +17,9 @@ public final class Tensor {
     /// This tensor's place in a graph: made when it first takes part in one (as an op's output, or as a
     /// leaf input that requires a gradient).
     var edge: GradEdge?
-    /// Set on outputs of cheap ops (GroupNorm+SiLU, LayerNorm, GEGLU) made while recording: computes this
-    /// tensor again from what that op saves for its own backward anyway (`SavedInput`).
+    /// Set on outputs of cheap ops (norms, pointwise activations, GEGLU, upsampling, concatenation) made
+    /// while recording: computes this tensor again from what that op saves for its own backward anyway
+    /// (`SavedInput`, `record(_:_:recompute:backward:)`).
     public internal(set) var recompute: (() -> Tensor)?
     /// Set on gradient sums made during `backward()`, which may then be updated in place.
     var isUniquelyOwnedGradient = false
@@ -143,10 +144,14 @@ extension Tensor {
 
     /// Attaches `backward` to `out` when gradients are recorded and some input needs one.
     /// `backward` receives d(loss)/d(out) and returns d(loss)/d(input) per input (nil where none is needed).
-    /// Ops call this last: `return Tensor.record(out, [x, w]) { g in [...] }`.
-    public static func record(_ out: Tensor, _ inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    /// Ops call this last: `return Tensor.record(out, [x, w]) { g in [...] }`. A cheap op whose backward
+    /// saves what `out` is computed from passes `recompute`, a recipe for `out` (`Tensor.recompute`), so
+    /// that a following layer keeps the recipe instead of `out`.
+    public static func record(_ out: Tensor, _ inputs: [Tensor], recompute: (() -> Tensor)? = nil,
+                              backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return out }
         out.requiresGrad = true
+        out.recompute = recompute
         let edges = inputs.map { $0.requiresGrad ? $0.graphEdge() : nil }
         out.edge = GradEdge(count: out.count, node: GradNode(inputs: edges, backward: backward), leaf: nil)
         return out

@@ -15,21 +15,16 @@ public func pointwise(_ x: Tensor,
                        _ forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                        backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)
     -> Tensor {
-    let out = Tensor.uninitialized(x.shape)
-    forward(x.data, out.data, x.count)
-    let recorded = Tensor.record(out, [x]) { g in
+    func apply() -> Tensor {
+        let y = Tensor.uninitialized(x.shape)
+        forward(x.data, y.data, x.count)
+        return y
+    }
+    return Tensor.record(apply(), [x], recompute: apply) { g in
         let dx = Tensor.uninitialized(x.shape)
         backward(x.data, g.data, dx.data, x.count)
         return [dx]
     }
-    if recorded.requiresGrad {
-        recorded.recompute = {
-            let again = Tensor.uninitialized(x.shape)
-            forward(x.data, again.data, x.count)
-            return again
-        }
-    }
-    return recorded
 }
 
 /// An elementwise op whose derivative is computed from its output y (saved as storage, not as the output
@@ -78,21 +73,16 @@ public func geglu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor
     let tanh = approximate == .tanh
     var shape = x.shape
     shape[shape.count - 1] = half
-    let out = Tensor.uninitialized(shape)
-    ActivationKernels.gegluForward(x.data, out.data, rows: rows, half: half, tanhApproximation: tanh)
-    let recorded = Tensor.record(out, [x]) { g in
+    func apply() -> Tensor {
+        let y = Tensor.uninitialized(shape)
+        ActivationKernels.gegluForward(x.data, y.data, rows: rows, half: half, tanhApproximation: tanh)
+        return y
+    }
+    return Tensor.record(apply(), [x], recompute: apply) { g in
         let dx = Tensor.uninitialized(x.shape)
         ActivationKernels.gegluBackward(x.data, g.data, dx.data, rows: rows, half: half, tanhApproximation: tanh)
         return [dx]
     }
-    if recorded.requiresGrad {
-        recorded.recompute = {
-            let again = Tensor.uninitialized(shape)
-            ActivationKernels.gegluForward(x.data, again.data, rows: rows, half: half, tanhApproximation: tanh)
-            return again
-        }
-    }
-    return recorded
 }
 
 /// σ(x) = 1/(1 + e^−x).

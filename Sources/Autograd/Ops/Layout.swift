@@ -39,12 +39,17 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     let lengths = tensors.map { $0.shape[a] }
     var shape = first
     shape[a] = lengths.reduce(0, +)
-    let out = Tensor.uninitialized(shape)
     let blocks = lengths.map { $0 * inner }
-    LayoutKernels.concat(tensors.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, out.data)
+    func apply(_ parts: [Tensor]) -> Tensor {  // `parts` (a parameter) outlives the kernel
+        let y = Tensor.uninitialized(shape)
+        LayoutKernels.concat(parts.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, y.data)
+        return y
+    }
+    // A U-Net's skip concatenation: its parts are mostly kept by other ops already.
+    let saved = tensors.map(SavedInput.init)
     let total = blocks.reduce(0, +)
     let shapes = tensors.map(\.shape), needs = tensors.map(\.requiresGrad)
-    let recorded = Tensor.record(out, tensors) { g in
+    return Tensor.record(apply(tensors), tensors, recompute: { apply(saved.map { $0.value() }) }) { g in
         var offset = 0
         return shapes.indices.map { i in
             defer { offset += blocks[i] }
@@ -54,18 +59,6 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
             return d
         }
     }
-    if recorded.requiresGrad {
-        // A U-Net's skip concatenation: its parts are mostly kept by other ops already.
-        let parts = tensors.map(SavedInput.init)
-        recorded.recompute = {
-            let values = parts.map { $0.value() }, again = Tensor.uninitialized(shape)
-            withExtendedLifetime(values) {
-                LayoutKernels.concat(values.map { UnsafePointer($0.data) }, blocks: blocks, outer: outer, again.data)
-            }
-            return again
-        }
-    }
-    return recorded
 }
 
 /// Cuts `x` along `axis` into consecutive parts of the given sizes (which must add up to that dimension).

@@ -15,15 +15,23 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
     if let weight { precondition(weight.count == c, "groupNorm: weight has shape \(weight.shape), expected [\(c)]") }
     if let bias { precondition(bias.count == c, "groupNorm: bias has shape \(bias.shape), expected [\(c)]") }
     let spatial = x.shape.dropFirst(2).reduce(1, *)
-    let out = Tensor.uninitialized(x.shape)
-    let mean = Storage(count: n * groups, zeroed: false), rstd = Storage(count: n * groups, zeroed: false)
-    NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
-                                          mean: mean.pointer, rstd: rstd.pointer,
-                                          batch: n, channels: c, spatial: spatial, groups: groups, eps: eps,
-                                          silu: thenSiLU)
+    let shape = x.shape
+    // Normalises x into a new tensor, writing the group statistics to `mean` and `rstd`.
+    func apply(_ x: Tensor, mean: Storage, rstd: Storage) -> Tensor {
+        let y = Tensor.uninitialized(shape)
+        NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, y.data,
+                                              mean: mean.pointer, rstd: rstd.pointer,
+                                              batch: n, channels: c, spatial: spatial, groups: groups, eps: eps,
+                                              silu: thenSiLU)
+        return y
+    }
+    func statistics() -> Storage { Storage(count: n * groups, zeroed: false) }
+    let mean = statistics(), rstd = statistics()
+    let out = apply(x, mean: mean, rstd: rstd)
+    let savedX = SavedInput(x)
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    let savedX = SavedInput(x), shape = x.shape
-    let recorded = Tensor.record(out, inputs) { g in
+    let recipe = { savedX.withValue { apply($0, mean: statistics(), rstd: statistics()) } }
+    return Tensor.record(out, inputs, recompute: recipe) { g in
         let dx = Tensor.uninitialized(shape)
         let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
         savedX.withValue { x in
@@ -34,19 +42,6 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
         }
         return [dx] + affineGradients(dw, db)
     }
-    if recorded.requiresGrad {
-        recorded.recompute = {
-            let again = Tensor.uninitialized(shape)
-            let m = Storage(count: n * groups, zeroed: false), r = Storage(count: n * groups, zeroed: false)
-            savedX.withValue { x in
-                NormalizationKernels.groupNormForward(x.data, weight: weight?.data, bias: bias?.data, again.data,
-                                                      mean: m.pointer, rstd: r.pointer, batch: n, channels: c,
-                                                      spatial: spatial, groups: groups, eps: eps, silu: thenSiLU)
-            }
-            return withExtendedLifetime((m, r)) { again }
-        }
-    }
-    return recorded
 }
 
 /// Layer normalisation over the last dimension (torch `F.layer_norm(x, (D,), weight, bias, eps)`):
@@ -57,12 +52,18 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
     if let weight { precondition(weight.count == d, "layerNorm: weight has shape \(weight.shape), expected [\(d)]") }
     if let bias { precondition(bias.count == d, "layerNorm: bias has shape \(bias.shape), expected [\(d)]") }
     let rows = d == 0 ? 0 : x.count / d
-    let out = Tensor.uninitialized(x.shape)
-    let mean = Storage(count: rows, zeroed: false), rstd = Storage(count: rows, zeroed: false)
-    NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, out.data,
-                                          mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: d, eps: eps)
+    // Normalises x into a new tensor, writing the row statistics to `mean` and `rstd`.
+    func apply(mean: Storage, rstd: Storage) -> Tensor {
+        let y = Tensor.uninitialized(x.shape)
+        NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, y.data,
+                                              mean: mean.pointer, rstd: rstd.pointer, rows: rows, dim: d, eps: eps)
+        return y
+    }
+    func statistics() -> Storage { Storage(count: rows, zeroed: false) }
+    let mean = statistics(), rstd = statistics()
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    let recorded = Tensor.record(out, inputs) { g in
+    let recipe = { apply(mean: statistics(), rstd: statistics()) }
+    return Tensor.record(apply(mean: mean, rstd: rstd), inputs, recompute: recipe) { g in
         let dx = Tensor.uninitialized(x.shape)
         let dw = weight.map { Tensor.uninitialized($0.shape) }, db = bias.map { Tensor.uninitialized($0.shape) }
         NormalizationKernels.layerNormBackward(x.data, g.data, mean: mean.pointer, rstd: rstd.pointer,
@@ -70,16 +71,6 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
                                                rows: rows, dim: d)
         return [dx] + affineGradients(dw, db)
     }
-    if recorded.requiresGrad {
-        recorded.recompute = {
-            let again = Tensor.uninitialized(x.shape)
-            let m = Storage(count: rows, zeroed: false), r = Storage(count: rows, zeroed: false)
-            NormalizationKernels.layerNormForward(x.data, weight: weight?.data, bias: bias?.data, again.data,
-                                                  mean: m.pointer, rstd: r.pointer, rows: rows, dim: d, eps: eps)
-            return withExtendedLifetime((m, r)) { again }
-        }
-    }
-    return recorded
 }
 
 /// The weight and bias gradients in the order their tensors were passed to `record`, skipping absent ones

@@ -5,24 +5,18 @@ import Kernels
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     precondition(x.rank == 4, "upsampleNearest2x needs an NCHW tensor, got shape \(x.shape)")
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    let out = Tensor.uninitialized([n, c, 2 * h, 2 * w])
-    ResampleKernels.upsampleNearest2xForward(x.data, out.data, planes: n * c, height: h, width: w)
+    // The recipe rebuilds the output from x, which a following convolution keeps instead (a quarter of
+    // the output).
+    let savedX = SavedInput(x)
+    func apply(_ x: Tensor) -> Tensor {
+        let y = Tensor.uninitialized([n, c, 2 * h, 2 * w])
+        ResampleKernels.upsampleNearest2xForward(x.data, y.data, planes: n * c, height: h, width: w)
+        return y
+    }
     let inShape = x.shape
-    let recorded = Tensor.record(out, [x]) { g in
+    return Tensor.record(apply(x), [x], recompute: { savedX.withValue(apply) }) { g in
         let dx = Tensor.uninitialized(inShape)
         ResampleKernels.upsampleNearest2xBackward(g.data, dx.data, planes: n * c, height: h, width: w)
         return [dx]
     }
-    if recorded.requiresGrad {
-        // A convolution follows: it keeps x (a quarter of the output) and this recipe instead of the output.
-        let savedX = SavedInput(x)
-        recorded.recompute = {
-            let again = Tensor.uninitialized([n, c, 2 * h, 2 * w])
-            savedX.withValue { x in
-                ResampleKernels.upsampleNearest2xForward(x.data, again.data, planes: n * c, height: h, width: w)
-            }
-            return again
-        }
-    }
-    return recorded
 }
