@@ -27,6 +27,7 @@ struct T2IAlign: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         let problems = EnvironmentSettings.problemsInThisProcess()
         guard problems.isEmpty else { exit(withError: ValidationFailure(problems.joined(separator: "\n"))) }
+        OpenBLASCoreChoice.applyAtStartup()
         main(nil)
     }
 }

@@ -11,6 +11,8 @@ final class EnvironmentSettingsTests: XCTestCase {
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_WINOGRAD": "3"]).count, 1)
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_HUGEPAGES": "0"]), [])
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_HUGEPAGES": "1"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_BLAS_CORE": "best"]), [])
+        XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_BLAS_CORE": "keep"]), [])
     }
 
     func testTyposNameTheVariableAndTheFix() {
@@ -21,6 +23,9 @@ final class EnvironmentSettingsTests: XCTestCase {
         let pages = EnvironmentSettings.problems(in: ["T2I_HUGEPAGES": "off"])
         XCTAssertEqual(pages.count, 1)
         XCTAssertTrue(pages[0].contains("T2I_HUGEPAGES='off'") && pages[0].contains("0 (4 KB pages only)"), pages[0])
+        let core = EnvironmentSettings.problems(in: ["T2I_BLAS_CORE": "Haswell"])
+        XCTAssertEqual(core.count, 1)
+        XCTAssertTrue(core[0].contains("T2I_BLAS_CORE='Haswell'") && core[0].contains("best") && core[0].contains("keep"), core[0])
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "0"]).count, 1)
         XCTAssertEqual(EnvironmentSettings.problems(in: ["T2I_THREADS": "-3"]).count, 1)
     }

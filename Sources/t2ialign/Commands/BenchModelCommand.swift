@@ -56,7 +56,7 @@ struct ModelBenchCommand: ParsableCommand {
             // Threading.cores reads T2I_THREADS once, at first use, which is after this point.
             setenv("T2I_THREADS", String(threads), 1)
             let benchmark = try ModelBenchmark(settings: settings)
-            if let note = OpenBLASCoreCheck.pinnedCoreNote() { Self.printError(note) }
+            if let note = OpenBLASCoreChoice.pinnedCoreNote() { Self.printError(note) }
             let result = try benchmark.run { Self.printError($0) }
             let line = try result.jsonLine()
             print(line)

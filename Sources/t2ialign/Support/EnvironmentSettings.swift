@@ -1,7 +1,7 @@
 import Foundation
 
 /// The environment variables t2ialign reads (`Threading.cores`, `ConvolutionPlan.winogradOverride`,
-/// `BufferPool.usesHugePages`), checked
+/// `BufferPool.usesHugePages`, `OpenBLASCoreChoice`), checked
 /// once at start-up: the kernels fall back to their defaults on values they cannot use, which would make a
 /// typo silently change a benchmark.
 enum EnvironmentSettings {
@@ -16,6 +16,9 @@ enum EnvironmentSettings {
         }
         if let hugePages = environment["T2I_HUGEPAGES"], !["0", "1"].contains(hugePages) {
             problems.append("T2I_HUGEPAGES='\(hugePages)' must be 0 (4 KB pages only) or 1 (transparent huge pages for buffers of 2 MB or more, the default); unset it for the default")
+        }
+        if let core = environment[OpenBLASCoreChoice.setting], !OpenBLASCoreChoice.settingValues.contains(core) {
+            problems.append("\(OpenBLASCoreChoice.setting)='\(core)' must be best (AVX-512 GEMM kernels on a CPU that has them, even when OPENBLAS_CORETYPE pins AVX2 ones; the default) or keep (OpenBLAS's kernels as OPENBLAS_CORETYPE says); unset it for the default")
         }
         return problems
     }
