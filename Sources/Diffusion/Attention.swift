@@ -4,7 +4,8 @@ import NN
 
 /// diffusers' `Attention` as BasicTransformerBlock builds it: bias-free `to_q`/`to_k`/`to_v`, heads split inside
 /// `scaledDotProductAttention` (scale 1/√headDim), and `to_out.0` with a bias (`to_out.1` is dropout, a no-op).
-/// Self-attention without a context; cross-attention to the context tokens (any count L) with one.
+/// Self-attention without a context; cross-attention to the context tokens (any count L) with one. The query, key
+/// and value projections are redone in backward rather than kept (three narrow GEMMs for 3·dim floats a token).
 public final class Attention: Module {
     public let heads: Int
     public let toQ: Linear
@@ -33,7 +34,8 @@ public final class Attention: Module {
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
         if let branch = decoupled, let context { return self(x, context: context, decoupled: branch) }
         let source = context ?? x
-        return toOut(scaledDotProductAttention(query: toQ(x), key: toK(source), value: toV(source), heads: heads, causal: false))
+        return toOut(scaledDotProductAttention(query: toQ(x, recomputedInBackward: true), key: toK(source, recomputedInBackward: true),
+                                               value: toV(source, recomputedInBackward: true), heads: heads, causal: false))
     }
 
     /// Cross-attention whose context ends with `branch.tokenCount` tokens read by `branch` (its own keys,

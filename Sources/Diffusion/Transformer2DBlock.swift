@@ -34,7 +34,8 @@ public final class BasicTransformerBlock: Module {
 }
 
 /// diffusers' `FeedForward` with activation "geglu": `net.0` = GEGLU (a Linear to 2·inner, then
-/// hidden · gelu(gate)), `net.1` dropout (no-op), `net.2` = Linear(inner → dim); inner = 4·dim.
+/// hidden · gelu(gate)), `net.1` dropout (no-op), `net.2` = Linear(inner → dim); inner = 4·dim. Runs as one
+/// op (`gegluFeedForward`) that recomputes the 8·dim-wide hidden projection in backward instead of keeping it.
 public final class FeedForward: Module {
     public let geluProj: Linear
     public let out: Linear
@@ -47,5 +48,7 @@ public final class FeedForward: Module {
 
     public var children: [(String, any Module)] { [("net.0.proj", geluProj), ("net.2", out)] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { out(geglu(geluProj(x))) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        gegluFeedForward(x, projWeight: geluProj.weight, projBias: geluProj.bias, outWeight: out.weight, outBias: out.bias)
+    }
 }

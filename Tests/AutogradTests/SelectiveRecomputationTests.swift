@@ -99,4 +99,35 @@ final class SelectiveRecomputationTests: XCTestCase {
         }
         XCTAssertLessThan(r.maxError, 1e-2, "\(r)")
     }
+
+    /// Attention's query, key and value from `linear(…, recomputedInBackward: true)` are freed after the forward
+    /// pass and rebuilt (the GEMM again) by the attention's backward: the same outputs and gradients to the bit as
+    /// keeping them, for self- and cross-attention.
+    func testAttentionProjectionsAreRebuiltNotKept() throws {
+        var rng = RNG(seed: 9)
+        let x0 = Tensor.randn([2, 6, 8], rng: &rng), c0 = Tensor.randn([2, 4, 8], rng: &rng)
+        let weights0 = (0..<3).map { _ in Tensor.randn([8, 8], rng: &rng, std: 0.4) }
+        for cross in [false, true] {
+            func run(rebuild: Bool) throws -> (values: [[Float]], freed: Bool) {
+                let x = x0.copy(), c = c0.copy(), weights = weights0.map { $0.copy() }
+                for t in [x, c] + weights { t.requiresGrad = true }
+                weak var query: Storage?, key: Storage?, value: Storage?
+                let y: Tensor = {
+                    let h = layerNorm(x), source = cross ? c : h
+                    let q = linear(h, weight: weights[0], recomputedInBackward: rebuild)
+                    let k = linear(source, weight: weights[1], recomputedInBackward: rebuild)
+                    let v = linear(source, weight: weights[2], recomputedInBackward: rebuild)
+                    (query, key, value) = (q.storage, k.storage, v.storage)
+                    return scaledDotProductAttention(query: q, key: k, value: v, heads: 2)
+                }()
+                let freed = query == nil && key == nil && value == nil
+                sum(y * y).backward()
+                return (try [y.toArray()] + ([x, c] + weights).map { $0.grad?.toArray() ?? [] }, freed)
+            }
+            let kept = try run(rebuild: false), rebuilt = try run(rebuild: true)
+            XCTAssertFalse(kept.freed, "cross \(cross): the attention keeps ordinary projections")
+            XCTAssertTrue(rebuilt.freed, "cross \(cross): rebuilt projections are not kept between the passes")
+            XCTAssertEqual(kept.values, rebuilt.values, "cross \(cross)")
+        }
+    }
 }

@@ -259,12 +259,14 @@ final class UNetTests: XCTestCase {
     }
 
     /// Gradient checkpointing recomputes the transformer blocks in backward: same output, same input, context
-    /// and parameter gradients (up to summation order), and less tensor memory at the peak.
+    /// and parameter gradients (up to summation order), and less tensor memory kept between the passes (in
+    /// this toy the ResNet blocks set the peak, which the fused feed-forward and rebuilt projections already
+    /// lowered; `bench model` measures the peaks of the real configs, docs/PERFORMANCE.md).
     func testGradientCheckpointingGivesTheSameGradientsWithLessMemory() throws {
         var rng = RNG(seed: 14)
         let x = Tensor.randn([2, 3, 16, 16], rng: &rng), text = Tensor.randn([2, 7, 12], rng: &rng)
         let g = Tensor.randn([2, 3, 16, 16], rng: &rng)
-        func run(checkpointing: Bool) throws -> (values: [String: [Float]], peak: Int) {
+        func run(checkpointing: Bool) throws -> (values: [String: [Float]], kept: Int) {
             let unet = try toyUNet()
             unet.setRequiresGrad(true)
             unet.gradientCheckpointing = checkpointing
@@ -272,13 +274,13 @@ final class UNetTests: XCTestCase {
             let (xi, ti) = (x.copy(), text.copy())
             xi.requiresGrad = true
             ti.requiresGrad = true
-            Storage.resetPeak()
             let base = Storage.liveBytes
             let y = try unet(xi, timesteps: [10, 700], context: ti)
+            let kept = Storage.liveBytes - base
             y.backward(g)
             var values = ["y": y.toArray(), "dx": try XCTUnwrap(xi.grad).toArray(), "dcontext": try XCTUnwrap(ti.grad).toArray()]
             for (name, p) in unet.namedParameters() { values[name] = try XCTUnwrap(p.grad, name).toArray() }
-            return (values, Storage.peakBytes - base)
+            return (values, kept)
         }
         let plain = try run(checkpointing: false), recomputed = try run(checkpointing: true)
         XCTAssertEqual(Set(plain.values.keys), Set(recomputed.values.keys))
@@ -289,8 +291,8 @@ final class UNetTests: XCTestCase {
                 XCTAssertEqual(Double(a), Double(e), accuracy: 1e-5 * max(scale, 1e-3), name)
             }
         }
-        XCTAssertLessThan(Double(recomputed.peak), 0.8 * Double(plain.peak),
-                          "peak tensor bytes: \(recomputed.peak) with checkpointing, \(plain.peak) without")
+        XCTAssertLessThan(Double(recomputed.kept), 0.8 * Double(plain.kept),
+                          "tensor bytes kept for backward: \(recomputed.kept) with checkpointing, \(plain.kept) without")
     }
 
     func testTextEncoderLayerGradient() throws {

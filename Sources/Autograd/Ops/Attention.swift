@@ -5,7 +5,9 @@ import Kernels
 /// query [B, Lq, D], key and value [B, Lk, D], D = heads·headDim, head h using columns
 /// h·headDim..<(h+1)·headDim; softmax(q·kᵀ/√headDim)·v per head → [B, Lq, D]. With `causal`, query i
 /// sees keys 0…i (torch's `is_causal`, for the text encoder). While a graph is being recorded, each score
-/// row's log Σ exp is kept, from which the backward pass recomputes the softmax (`AttentionKernels`).
+/// row's log Σ exp is kept, from which the backward pass recomputes the softmax (`AttentionKernels`). Query, key
+/// and value are `SavedInput`s: projections made with `linear(…, recomputedInBackward: true)` are rebuilt in
+/// backward rather than kept.
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
                                       causal: Bool = false) -> Tensor {
     precondition(query.rank == 3 && key.rank == 3 && value.rank == 3,
@@ -22,14 +24,18 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                              logSumExp: logSumExp?.pointer,
                              batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads, causal: causal)
     guard let logSumExp else { return out }
+    let savedQuery = SavedInput(query), savedKey = SavedInput(key), savedValue = SavedInput(value)
+    let queryNeeds = query.requiresGrad, keyNeeds = key.requiresGrad, valueNeeds = value.requiresGrad
     return Tensor.record(out, [query, key, value]) { g in
-        let dq = query.requiresGrad ? Tensor.uninitialized(query.shape) : nil
-        let dk = key.requiresGrad ? Tensor.uninitialized(key.shape) : nil
-        let dv = value.requiresGrad ? Tensor.uninitialized(value.shape) : nil
-        AttentionKernels.backward(query: query.data, key: key.data, value: value.data,
-                                  logSumExp: logSumExp.pointer, causal: causal,
-                                  gradOutput: g.data, gradQuery: dq?.data, gradKey: dk?.data, gradValue: dv?.data,
-                                  batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads)
+        let dq = queryNeeds ? Tensor.uninitialized([b, lq, d]) : nil
+        let dk = keyNeeds ? Tensor.uninitialized([b, lk, d]) : nil
+        let dv = valueNeeds ? Tensor.uninitialized([b, lk, d]) : nil
+        savedQuery.withValue { query in savedKey.withValue { key in savedValue.withValue { value in
+            AttentionKernels.backward(query: query.data, key: key.data, value: value.data,
+                                      logSumExp: logSumExp.pointer, causal: causal,
+                                      gradOutput: g.data, gradQuery: dq?.data, gradKey: dk?.data, gradValue: dv?.data,
+                                      batch: b, queryLength: lq, keyLength: lk, dim: d, heads: heads)
+        } } }
         return [dq, dk, dv]
     }
 }

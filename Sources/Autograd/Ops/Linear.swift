@@ -56,19 +56,27 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
 }
 
 /// y = x·Wᵀ + bias with x [..., in], weight [out, in], bias [out] (torch's `F.linear`) → [..., out].
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+/// `recomputedInBackward`: the output carries a recipe (`Tensor.recompute`), so an op that keeps it as a
+/// `SavedInput` (attention's query, key and value) frees it after the forward pass and redoes this GEMM in
+/// backward — worth it for narrow projections whose consumer keeps nothing else (diffusers' `to_q/k/v`).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, recomputedInBackward: Bool = false) -> Tensor {
     precondition(weight.rank == 2, "linear: weight must be [out, in], got \(weight.shape)")
     let outF = weight.shape[0], inF = weight.shape[1]
     precondition(x.rank >= 1 && x.shape[x.rank - 1] == inF,
                  "linear: input \(x.shape) must end with in_features = \(inF) (weight \(weight.shape))")
     if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) must be [\(outF)]") }
     let rows = x.count / max(inF, 1)
-    let out = Tensor.uninitialized(Array(x.shape.dropLast()) + [outF])
-    MatrixMultiplyKernels.linearForward(x.data, weight: weight.data, bias: bias?.data, out.data,
-                                        rows: rows, inFeatures: inF, outFeatures: outF)
+    let outShape = Array(x.shape.dropLast()) + [outF]
+    func apply(_ x: Tensor) -> Tensor {
+        let out = Tensor.uninitialized(outShape)
+        MatrixMultiplyKernels.linearForward(x.data, weight: weight.data, bias: bias?.data, out.data,
+                                            rows: rows, inFeatures: inF, outFeatures: outF)
+        return out
+    }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let savedX = SavedInput(x), xShape = x.shape, xNeeds = x.requiresGrad
-    return Tensor.record(out, inputs) { g in
+    let recipe: (() -> Tensor)? = recomputedInBackward ? { savedX.withValue(apply) } : nil
+    return Tensor.record(apply(x), inputs, recompute: recipe) { g in
         let dx = xNeeds ? Tensor.uninitialized(xShape) : nil
         let dw = weight.requiresGrad ? Tensor.uninitialized(weight.shape) : nil
         let db = bias?.requiresGrad == true ? Tensor.uninitialized([outF]) : nil

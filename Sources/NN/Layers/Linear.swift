@@ -26,4 +26,9 @@ public final class Linear: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// With `recomputedInBackward`, an attention op rebuilds this output in backward instead of keeping it.
+    public func callAsFunction(_ x: Tensor, recomputedInBackward: Bool) -> Tensor {
+        linear(x, weight: weight, bias: bias, recomputedInBackward: recomputedInBackward)
+    }
 }

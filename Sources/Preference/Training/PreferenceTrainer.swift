@@ -306,6 +306,13 @@ public final class PreferenceTrainer {
         let target = try model.schedule.trainingTarget(x0: x0, noise: noise, timesteps: t)  // ε, or v
         let tf = t.map(Float.init)
 
+        // DPO/DCPO: the frozen reference runs first, so its activations are freed before the trained network's
+        // graph exists (the same numbers as running it after, as the reference script does, at a lower peak).
+        let refLosses = try reference.map { reference in
+            try GradMode.withoutGrad {
+                mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: target).toArray()
+            }
+        }
         let prediction = try model.unet(xt, timesteps: tf, context: policyContext)
         let losses = mseLossPerSample(prediction: prediction, target: target)
         let scale = 1 / Float(config.gradientAccumulation)
@@ -323,10 +330,7 @@ public final class PreferenceTrainer {
             sums.add(loss: Double(out.loss.item()), win: parts[0].toArray(), lose: parts[1].toArray())
             sums.addMaPO(win: out.winScore, lose: out.loseScore, margin: out.marginLoss)
         case .dpo, .dcpo:
-            guard let reference else { preconditionFailure("DPO without a reference network") }
-            let refLosses = try GradMode.withoutGrad {
-                mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: target).toArray()
-            }
+            guard let refLosses else { preconditionFailure("DPO without a reference network") }
             let parts = split(losses, sizes: [b, b], axis: 0)
             let out = DiffusionDPOLoss.loss(policyWin: parts[0], policyLose: parts[1],
                                             referenceWin: Array(refLosses[0..<b]), referenceLose: Array(refLosses[b..<(2 * b)]),

@@ -170,11 +170,12 @@ final class DPOWorkload: ModelWorkload {
         let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
         let tf = t.map(Float.init)
 
-        let policy = split(mseLossPerSample(prediction: try model.unet(xt, timesteps: tf, context: context), target: noise),
-                           sizes: [p, p], axis: 0)
+        // The reference first (as PreferenceTrainer): its activations are gone before the policy's graph is built.
         let referenceLosses = try GradMode.withoutGrad {
             mseLossPerSample(prediction: try reference(xt, timesteps: tf, context: context), target: noise).toArray()
         }
+        let policy = split(mseLossPerSample(prediction: try model.unet(xt, timesteps: tf, context: context), target: noise),
+                           sizes: [p, p], axis: 0)
         let out = DiffusionDPOLoss.loss(policyWin: policy[0], policyLose: policy[1],
                                         referenceWin: Array(referenceLosses[0..<p]),
                                         referenceLose: Array(referenceLosses[p..<(2 * p)]), beta: beta)
