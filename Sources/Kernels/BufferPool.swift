@@ -6,31 +6,31 @@ import Darwin
 import Foundation
 import Synchronization
 
-/// Float buffers for tensors and kernel scratch. Large ones (≥ 256 KB) are mapped pages kept for reuse:
-/// a training step frees and reallocates the same sizes every iteration, and through malloc each big
+/// Float buffers for tensors and kernel scratch. Large ones (≥ 256 KB) are cut from mapped arenas kept for
+/// reuse: a training step frees and reallocates the same sizes every iteration, and through malloc each big
 /// block came back as fresh pages for the kernel to fault in and zero (8% of a tiny SFT step's CPU), while
 /// blocks left in malloc's heap fragmented it (+170 MB of peak RSS on a small SFT step with gradient
 /// checkpointing, against mapping every block afresh).
 ///
-/// A freed buffer is kept under its size class and taken again by the next request that fits it (up to
-/// twice the request); pooled buffers (largest first) are unmapped when a new mapping would push live +
-/// pooled above the high-water mark of large buffers in use at once plus `slack`. Small buffers go to
-/// malloc. Buffers of 2 MB or more are 2 MB-aligned and advised for transparent huge pages (when the
-/// kernel offers them, `madvise` mode): a page fault fills 2 MB instead of 4 KB and the TLB covers a
-/// U-Net's activations. `T2I_HUGEPAGES=0` maps 4 KB pages only. Measured on `bench model`
-/// (docs/PERFORMANCE.md): no page faults after the first steps, and a lower peak RSS than malloc's.
+/// A request takes the smallest free block that holds it, split so the rest stays free; a freed block merges
+/// with its free neighbours (`ArenaBlocks`). So any mix of sizes is served from the same, already faulted-in
+/// pages: buffers kept by size class alone (the earlier rule) did not fit the next step's mix, and a small
+/// SFT step unmapped and mapped again 140 MB of them every iteration. Only when nothing free fits is a new
+/// arena mapped, after unmapping arenas left entirely free (largest first) while the mapped total would exceed
+/// the high-water mark of large buffers in use at once plus `slack`. Small buffers go to malloc. Arenas of
+/// 2 MB or more are 2 MB-aligned, whole 2 MB pages, and advised for transparent huge pages (when the kernel
+/// offers them, `madvise` mode): a page fault fills 2 MB instead of 4 KB and the TLB covers a U-Net's
+/// activations. `T2I_HUGEPAGES=0` maps 4 KB pages only. `bench model` reports the MB mapped per timed step.
 public enum BufferPool {
     /// Requests below this many bytes are served by malloc.
     public static let largeBytes = 256 << 10
 
-    /// Pooled buffers are kept as addresses (raw pointers are not Sendable, so cannot sit in the Mutex).
     struct State {
-        var free: [Int: [UInt]] = [:]
-        var pooledBytes = 0
+        var arenas = ArenaBlocks()
         var liveBytes = 0
         var highWater = 0
-        /// The mapped size of every large buffer in use (a request may get a larger pooled buffer).
-        var inUse: [UInt: Int] = [:]
+        /// Bytes mapped since the process started (each mapping's pages are faulted in and zeroed on first use).
+        var mappedBytes = 0
     }
 
     static let state = Mutex(State())
@@ -42,35 +42,26 @@ public enum BufferPool {
         guard bytes >= largeBytes else {
             return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(count, 1))
         }
-        let size = sizeClass(bytes)
-        let (reused, victims): (UInt?, [(UInt, Int)]) = state.withLock { s in
-            // The pooled buffer of the smallest class that fits, up to twice the request: each layer of a
-            // network asks for a slightly different size, and exact classes alone kept remapping.
-            if let key = s.free.keys.lazy.filter({ $0 >= size && $0 <= 2 * size }).min(), var list = s.free[key],
-               let p = list.popLast() {
-                s.free[key] = list.isEmpty ? nil : list
-                s.pooledBytes -= key
-                s.liveBytes += key
-                s.highWater = max(s.highWater, s.liveBytes)
-                s.inUse[p] = key
-                return (p, [])
-            }
-            var victims: [(UInt, Int)] = []
+        let size = roundedSize(bytes)
+        let arenaSize = usesHugePages && size >= hugePageBytes ? (size + hugePageBytes - 1) / hugePageBytes * hugePageBytes : size
+        let (reused, victims): (UInt?, [(start: UInt, size: Int)]) = state.withLock { s in
             s.liveBytes += size
             s.highWater = max(s.highWater, s.liveBytes)
-            // Unmap pooled buffers until the new mapping fits under the limit.
-            while s.pooledBytes > 0, s.liveBytes + s.pooledBytes > s.highWater + slack(s.highWater),
-                  let (key, list) = s.free.max(by: { $0.key < $1.key }) {
-                victims.append((list[list.count - 1], key))
-                s.free[key] = list.count == 1 ? nil : Array(list.dropLast())
-                s.pooledBytes -= key
+            if let start = s.arenas.take(size) { return (start, []) }
+            // A new arena: first unmap arenas nobody uses while the mapped total would pass the limit.
+            var victims: [(start: UInt, size: Int)] = []
+            while s.arenas.heldBytes + arenaSize > s.highWater + slack(s.highWater), let arena = s.arenas.removeLargestFreeArena() {
+                victims.append(arena)
             }
             return (nil, victims)
         }
-        for (p, key) in victims { unmap(p, key) }
+        for victim in victims { munmap(UnsafeMutableRawPointer(bitPattern: victim.start), victim.size) }
         if let reused { return UnsafeMutableRawPointer(bitPattern: reused)!.bindMemory(to: Float.self, capacity: count) }
-        let raw = map(size)
-        state.withLock { $0.inUse[UInt(bitPattern: raw)] = size }
+        let raw = map(arenaSize)
+        state.withLock { s in
+            s.arenas.addArena(start: UInt(bitPattern: raw), size: arenaSize, taken: size)
+            s.mappedBytes += arenaSize
+        }
         return raw.bindMemory(to: Float.self, capacity: count)
     }
 
@@ -82,36 +73,27 @@ public enum BufferPool {
             return
         }
         state.withLock { s in
-            let address = UInt(bitPattern: pointer)
-            guard let size = s.inUse.removeValue(forKey: address) else {
+            guard let size = s.arenas.give(UInt(bitPattern: pointer)) else {
                 preconditionFailure("BufferPool.release: \(pointer) was not allocated by the pool")
             }
             s.liveBytes -= size
-            s.free[size, default: []].append(address)
-            s.pooledBytes += size
         }
     }
 
-    /// Large-buffer bytes in use, held for reuse, and the most in use at once (for tests and benchmarks).
-    public static var statistics: (live: Int, pooled: Int, highWater: Int) {
-        state.withLock { ($0.liveBytes, $0.pooledBytes, $0.highWater) }
+    /// Large-buffer bytes in use, mapped but free, the most in use at once, and mapped so far; arenas and
+    /// free blocks (for tests and benchmarks: mappings made in a steady training loop are pages zeroed again).
+    public static var statistics: (live: Int, pooled: Int, highWater: Int, mapped: Int, arenas: Int, freeBlocks: Int) {
+        state.withLock { s in
+            (s.liveBytes, s.arenas.heldBytes - s.liveBytes, s.highWater, s.mappedBytes, s.arenas.arenas.count, s.arenas.free.count)
+        }
     }
 
-    /// Sizes are rounded up to eighths of their power of two (at most 12.5% more), so requests that
-    /// differ by a few rows (a 1028 KB and a 1 MB activation) share buffers.
-    public static func sizeClass(_ bytes: Int) -> Int {
-        let power = 1 << (Int.bitWidth - 1 - bytes.leadingZeroBitCount)
-        let step = max(pageBytes, power / 8)
-        return (bytes + step - 1) / step * step
-    }
+    /// Requests are rounded up to whole 4 KB pages (so every block starts on one).
+    public static func roundedSize(_ bytes: Int) -> Int { (bytes + pageBytes - 1) / pageBytes * pageBytes }
 
-    /// How far live + pooled may exceed the high-water mark before pooled buffers are unmapped: a step's
-    /// mix of sizes is not the same at every moment, and without slack buffers were unmapped and mapped
-    /// again every step. An eighth of the mark: the buffers pooled at a training step's peak are the
-    /// backward pass's, idle until it starts, and a half (the earlier rule) kept 30–40 MB more of them
-    /// resident for no measurable speed (paired `bench model` runs, docs/PERFORMANCE.md). At least
-    /// `minimumSlackBytes`: inference holds only a few activations at once, and a proportional slack
-    /// remapped three buffers per tiny U-Net forward (3,000 page faults each, 3% of a DDIM step's CPU).
+    /// How far the mapped arenas may exceed the high-water mark before free ones are unmapped: room for
+    /// fragmentation and for arenas rounded up to whole 2 MB pages. An eighth of the mark, at least
+    /// `minimumSlackBytes` (inference holds only a few activations at once).
     public static func slack(_ highWater: Int) -> Int { max(highWater / 8, minimumSlackBytes) }
     public static let minimumSlackBytes = 32 << 20
 
@@ -140,7 +122,4 @@ public enum BufferPool {
         return buffer
     }
 
-    private static func unmap(_ address: UInt, _ size: Int) {
-        munmap(UnsafeMutableRawPointer(bitPattern: address), size)
-    }
 }

@@ -80,6 +80,9 @@ struct ModelBenchmark {
         /// The most tensor storage (Storage bytes, MB) alive at once during the timed runs: activations,
         /// gradients, parameters and optimizer state, without scratch buffers, code and libraries.
         var peakTensorMb: Double
+        /// MB of buffers the pool mapped per timed iteration: buffers unmapped and mapped again, whose pages the
+        /// kernel faults in and zeroes anew (0 when the pool's slack holds a step's whole mix of sizes).
+        var poolMappedMbPerRun: Double
         var steps: Int?
         var guidance: Float?
         var beta: Float?
@@ -91,7 +94,8 @@ struct ModelBenchmark {
             case impl, variant, bench, threads, batch, steps, guidance, beta, openblasCore = "openblas_core"
             case unetParams = "unet_params", textParams = "text_params", warmupS = "warmup_s", timesS = "times_s"
             case medianS = "median_s", minS = "min_s", maxS = "max_s", cpuTimesS = "cpu_times_s"
-            case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", peakTensorMb = "peak_tensor_mb", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
+            case cpuMedianS = "cpu_median_s", ruMaxrssMb = "ru_maxrss_mb", peakTensorMb = "peak_tensor_mb",
+                 poolMappedMbPerRun = "pool_mapped_mb_per_run", dpoLosses = "dpo_losses", sftLosses = "sft_losses"
             case gradientCheckpointing = "gradient_checkpointing"
         }
 
@@ -133,7 +137,9 @@ struct ModelBenchmark {
         workload.model.unet.gradientCheckpointing = settings.gradientCheckpointing
         var warm: [Double] = [], wall: [Double] = [], cpu: [Double] = []
         Storage.resetPeak()
+        var mappedBeforeRuns = BufferPool.statistics.mapped
         for i in 0..<(settings.warmup + settings.runs) {
+            if i == settings.warmup { mappedBeforeRuns = BufferPool.statistics.mapped }
             let (w, c) = try Self.measure { try workload.step() }
             let isWarmup = i < settings.warmup
             if isWarmup { warm.append(w) } else { wall.append(w); cpu.append(c) }
@@ -148,6 +154,7 @@ struct ModelBenchmark {
                       maxS: wall.max() ?? .nan, cpuTimesS: cpu, cpuMedianS: Self.median(cpu),
                       ruMaxrssMb: Self.peakResidentMegabytes(),
                       peakTensorMb: Double(Storage.peakBytes) / (1024 * 1024),
+                      poolMappedMbPerRun: Double(BufferPool.statistics.mapped - mappedBeforeRuns) / (1024 * 1024) / Double(max(s.runs, 1)),
                       steps: s.workload == .ddim ? s.steps : nil, guidance: s.workload == .ddim ? s.guidance : nil,
                       beta: s.workload == .dpo ? s.beta : nil,
                       dpoLosses: s.workload == .dpo ? workload.losses : nil,
@@ -203,6 +210,7 @@ struct ModelBenchmark {
             "CPU (all threads)      " + num(r.cpuMedianS) + num(r.cpuTimesS.min() ?? .nan) + num(r.cpuTimesS.max() ?? .nan),
             String(format: "peak RSS (getrusage)   %10.1f MB", r.ruMaxrssMb),
             String(format: "peak tensor storage    %10.1f MB", r.peakTensorMb),
+            String(format: "buffers remapped       %10.1f MB per run", r.poolMappedMbPerRun),
         ]
         if let losses = r.dpoLosses ?? r.sftLosses, let first = losses.first, let last = losses.last {
             lines.append(String(format: "loss                   first %.6f, last %.6f", first, last))
