@@ -80,12 +80,10 @@ public enum BufferPool {
         }
     }
 
-    /// Large-buffer bytes in use, mapped but free, the most in use at once, and mapped so far; arenas and
-    /// free blocks (for tests and benchmarks: mappings made in a steady training loop are pages zeroed again).
-    public static var statistics: (live: Int, pooled: Int, highWater: Int, mapped: Int, arenas: Int, freeBlocks: Int) {
-        state.withLock { s in
-            (s.liveBytes, s.arenas.heldBytes - s.liveBytes, s.highWater, s.mappedBytes, s.arenas.arenas.count, s.arenas.free.count)
-        }
+    /// Large-buffer bytes in use, mapped but free, the most in use at once, and mapped so far (for tests and
+    /// benchmarks: mappings made in a steady training loop are pages faulted in and zeroed again).
+    public static var statistics: (live: Int, pooled: Int, highWater: Int, mapped: Int) {
+        state.withLock { s in (s.liveBytes, s.arenas.heldBytes - s.liveBytes, s.highWater, s.mappedBytes) }
     }
 
     /// Requests are rounded up to whole 4 KB pages (so every block starts on one).

@@ -103,12 +103,12 @@ final class SelectiveRecomputationTests: XCTestCase {
     /// Attention's query, key and value from `linear(…, recomputedInBackward: true)` are freed after the forward
     /// pass and rebuilt (the GEMM again) by the attention's backward: the same outputs and gradients to the bit as
     /// keeping them, for self- and cross-attention.
-    func testAttentionProjectionsAreRebuiltNotKept() throws {
+    func testAttentionProjectionsAreRebuiltNotKept() {
         var rng = RNG(seed: 9)
         let x0 = Tensor.randn([2, 6, 8], rng: &rng), c0 = Tensor.randn([2, 4, 8], rng: &rng)
         let weights0 = (0..<3).map { _ in Tensor.randn([8, 8], rng: &rng, std: 0.4) }
         for cross in [false, true] {
-            func run(rebuild: Bool) throws -> (values: [[Float]], freed: Bool) {
+            func run(rebuild: Bool) -> (values: [[Float]], freed: Bool) {
                 let x = x0.copy(), c = c0.copy(), weights = weights0.map { $0.copy() }
                 for t in [x, c] + weights { t.requiresGrad = true }
                 weak var query: Storage?, key: Storage?, value: Storage?
@@ -122,9 +122,9 @@ final class SelectiveRecomputationTests: XCTestCase {
                 }()
                 let freed = query == nil && key == nil && value == nil
                 sum(y * y).backward()
-                return (try [y.toArray()] + ([x, c] + weights).map { $0.grad?.toArray() ?? [] }, freed)
+                return ([y.toArray()] + ([x, c] + weights).map { $0.grad?.toArray() ?? [] }, freed)
             }
-            let kept = try run(rebuild: false), rebuilt = try run(rebuild: true)
+            let kept = run(rebuild: false), rebuilt = run(rebuild: true)
             XCTAssertFalse(kept.freed, "cross \(cross): the attention keeps ordinary projections")
             XCTAssertTrue(rebuilt.freed, "cross \(cross): rebuilt projections are not kept between the passes")
             XCTAssertEqual(kept.values, rebuilt.values, "cross \(cross)")

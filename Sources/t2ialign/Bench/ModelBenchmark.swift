@@ -81,7 +81,7 @@ struct ModelBenchmark {
         /// gradients, parameters and optimizer state, without scratch buffers, code and libraries.
         var peakTensorMb: Double
         /// MB of buffers the pool mapped per timed iteration: buffers unmapped and mapped again, whose pages the
-        /// kernel faults in and zeroes anew (0 when the pool's slack holds a step's whole mix of sizes).
+        /// kernel faults in and zeroes anew (0 once a step's buffers fit in the arenas already mapped).
         var poolMappedMbPerRun: Double
         var steps: Int?
         var guidance: Float?
