@@ -39,6 +39,16 @@ final class OpenBLASCoreChoiceTests: XCTestCase {
                       && replaced.contains("T2I_BLAS_CORE=keep"), replaced)
     }
 
+    /// Help output runs no GEMM: it is neither restarted nor prefixed by the note.
+    func testHelpRequestsAreLeftAlone() {
+        for arguments in [[], ["--help"], ["train", "-h"], ["help", "train"], ["scorer", "train", "--help"]] {
+            XCTAssertTrue(OpenBLASCoreChoice.isHelpRequest(arguments), "\(arguments)")
+        }
+        for arguments in [["train"], ["eval", "--model", "m", "--baseline", "b", "--oracle"], ["train", "--helpful"]] {
+            XCTAssertFalse(OpenBLASCoreChoice.isHelpRequest(arguments), "\(arguments)")
+        }
+    }
+
     func testCPUFlagsAreReadFromTheFirstProcessor() {
         let cpuinfo = """
         processor\t: 0
@@ -83,5 +93,29 @@ final class OpenBLASCoreChoiceTests: XCTestCase {
             XCTAssertEqual(core.lowercased(), replaced ? "skylakex" : "haswell", messages)
             XCTAssertEqual(messages.components(separatedBy: "pins OpenBLAS to AVX2 kernels").count - 1, replaced ? 1 : 0, messages)
         }
+    }
+
+    /// `--help` with the same pin: the help text, and nothing on stderr.
+    func testTheBinaryPrintsHelpWithoutTheNote() throws {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("t2ialign")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary.path), "no t2ialign binary beside the tests")
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = "Haswell"
+        environment["T2I_BLAS_CORE"] = nil
+        environment[OpenBLASCoreChoice.replacedPin] = nil
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["train", "--help"]
+        process.environment = environment
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let help = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let messages = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, messages)
+        XCTAssertTrue(help.contains("--objective"), help)
+        XCTAssertEqual(messages, "")
     }
 }

@@ -56,9 +56,16 @@ enum OpenBLASCoreChoice {
             + "\(setting)=keep t2ialign runs OpenBLAS with \(avx512Core)"
     }
 
+    /// True for invocations that only print help (no arguments, `help …`, `-h`, `--help`): they run no GEMM, so
+    /// they are neither restarted nor given the note.
+    static func isHelpRequest(_ arguments: [String]) -> Bool {
+        arguments.isEmpty || arguments.first == "help" || arguments.contains("-h") || arguments.contains("--help")
+    }
+
     /// First thing in `main`: restart with the AVX-512 core when `shouldReplacePin`, or print the restarted
     /// process's note. `execv` keeps the process id, open files and arguments; if it fails, the run goes on pinned.
     static func applyAtStartup() {
+        guard !isHelpRequest(Array(CommandLine.arguments.dropFirst())) else { return }
         let environment = ProcessInfo.processInfo.environment
         if let note = replacementNote(environment: environment) {
             FileHandle.standardError.write(Data((note + "\n").utf8))
