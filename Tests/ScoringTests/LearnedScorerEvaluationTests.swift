@@ -24,7 +24,9 @@ final class LearnedScorerEvaluationTests: ScorerTempDirTestCase {
                       ScoredPair(first: 7, second: 1, isTie: false), ScoredPair(first: 3, second: 3.01, isTie: true)]
         return AgreementReport(data: "cache/shapes", split: "validation", users: [0],
                                scorer: ScorerAgreement(pairs: learned, temperature: 1, tieThreshold: 0.1, thresholdTunedOn: "validation"),
-                               oracle: ScorerAgreement(pairs: oracle, temperature: 0.5, tieThreshold: 0.1, thresholdTunedOn: "validation"))
+                               oracle: ScorerAgreement(pairs: oracle, temperature: 0.5, tieThreshold: 0.1, thresholdTunedOn: "validation"),
+                               expected: .init(scorer: ScorerAgreement.expectedNonTieAgreement(learned, rewards: oracle, temperature: 0.5)!,
+                                               oracle: ScorerAgreement.expectedNonTieAgreement(oracle, rewards: oracle, temperature: 0.5)!))
     }
 
     let prompts = ["a large red circle at the top left on a blue background", "a small green square on a white background"]
@@ -56,6 +58,7 @@ final class LearnedScorerEvaluationTests: ScorerTempDirTestCase {
         let json = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
         XCTAssertEqual(json.scorerAgreement?.scorer, saved.scorer)
         XCTAssertEqual(json.scorerAgreement?.oracle, saved.oracle)
+        XCTAssertEqual(json.scorerAgreement?.expected, saved.expected)
         // Correctness rates are oracle pixel measurements, reported whichever scorer decides the wins.
         XCTAssertEqual(json.correctnessA?.images, prompts.count * 2)
         XCTAssertEqual(json.correctnessB?.images, prompts.count * 2)
@@ -67,7 +70,22 @@ final class LearnedScorerEvaluationTests: ScorerTempDirTestCase {
         XCTAssertTrue(markdown.contains(learnedRow), markdown)
         XCTAssertTrue(markdown.contains(oracleRow), markdown)
         XCTAssertTrue(markdown.contains("Shapes correctness"), markdown)
+        XCTAssertTrue(markdown.contains(try XCTUnwrap(saved.expectedSummary)), markdown)
         XCTAssertTrue(try XCTUnwrap(report.agreementLine).contains("oracle"))
+    }
+
+    /// The scorer folder's card states both agreements and, with the oracle, both expectations over the labels' draw.
+    func testTheCardStatesTheAgreements() throws {
+        let agreement = Self.agreement()
+        let card = ScorerCard.text(config: ScorerTrainingConfig(), command: "t2ialign scorer train", data: "cache/shapes", pairs: 4,
+                                   parameterCount: 10, last: nil, seconds: 60, agreement: agreement)
+        XCTAssertTrue(card.contains("| this scorer | **66.7%** of 3 |"), card)   // 2 of 3 non-tie pairs
+        XCTAssertTrue(card.contains("| oracle r_u (label-noise ceiling) | **100.0%** of 3 |"), card)
+        XCTAssertTrue(card.contains(try XCTUnwrap(agreement.expectedSummary)), card)
+        var withoutExpectation = agreement
+        withoutExpectation.expected = nil
+        XCTAssertFalse(ScorerCard.text(config: ScorerTrainingConfig(), command: "c", data: "d", pairs: 4, parameterCount: 10, last: nil,
+                                       seconds: 60, agreement: withoutExpectation).contains("expected over"))
     }
 
     func testAModelAgainstItselfTiesUnderTheLearnedScorer() throws {

@@ -19,6 +19,21 @@ final class ScorerAgreementTests: XCTestCase {
         XCTAssertNil(ScorerAgreement.nonTieAgreement([ScoredPair(first: 1, second: 0, isTie: true)]))
     }
 
+    /// Per non-tie pair: σ(|Δr|/T) when the scores order it as the rewards do, 1 − σ when reversed, ½ for equal scores.
+    func testExpectedAgreementOverTheLabelsDraw() throws {
+        let rewards = [ScoredPair(first: 1, second: 0, isTie: false), ScoredPair(first: 0, second: 0.5, isTie: false),
+                       ScoredPair(first: 2, second: 0, isTie: false), ScoredPair(first: 0.01, second: 0, isTie: true)]
+        let scores = [ScoredPair(first: 3, second: 1, isTie: false), ScoredPair(first: 2, second: 1, isTie: false),
+                      ScoredPair(first: 1, second: 1, isTie: false), ScoredPair(first: 0, second: 9, isTie: true)]
+        func sigma(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+        // Pair 0 ordered as the rewards (σ(2)), pair 1 reversed (1 − σ(1)), pair 2 equal scores (½); the tie is left out.
+        let scorer = try XCTUnwrap(ScorerAgreement.expectedNonTieAgreement(scores, rewards: rewards, temperature: 0.5))
+        XCTAssertEqual(scorer, (sigma(2) + 1 - sigma(1) + 0.5) / 3, accuracy: 1e-12)
+        let oracle = try XCTUnwrap(ScorerAgreement.expectedNonTieAgreement(rewards, rewards: rewards, temperature: 0.5))
+        XCTAssertEqual(oracle, (sigma(2) + sigma(1) + sigma(4)) / 3, accuracy: 1e-12)
+        XCTAssertNil(ScorerAgreement.expectedNonTieAgreement([scores[3]], rewards: [rewards[3]], temperature: 0.5))
+    }
+
     func testCreditTable() {
         let right = ScoredPair(first: 2, second: 0, isTie: false), tie = ScoredPair(first: 2, second: 0, isTie: true)
         let wrong = ScoredPair(first: 0, second: 2, isTie: false)

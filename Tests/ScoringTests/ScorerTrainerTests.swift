@@ -94,5 +94,15 @@ final class ScorerTrainerTests: ScorerTempDirTestCase {
         // Labels are Bradley–Terry draws on these rewards, so the oracle agrees with most of them.
         XCTAssertGreaterThan(oracle.nonTieAgreement ?? 0, 0.6)
         XCTAssertTrue(report.text.contains("oracle r_u"))
+
+        // The labels were drawn from exactly these rewards: a pair is a tie iff |Δr| < 0.05 ...
+        for p in pairs { XCTAssertEqual(p.isTie, abs(p.first - p.second) < 0.05, "\(p)") }
+        // ... so the expected agreements are computed over the same non-tie pairs, the oracle's is its mean σ(|Δr|/T).
+        let expected = try XCTUnwrap(report.expected)
+        let decided = pairs.filter { !$0.isTie }
+        let oracleMean = decided.reduce(0.0) { $0 + 1 / (1 + exp(-abs($1.first - $1.second) / 0.5)) } / Double(decided.count)
+        XCTAssertEqual(expected.oracle, oracleMean, accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(expected.scorer, expected.oracle + 1e-12, "nothing ranks the labels' own rewards better")
+        XCTAssertTrue(report.text.contains("expected over the labels' draw"))
     }
 }

@@ -89,6 +89,7 @@ public struct EvaluationReport: Codable, Sendable {
         } else {
             s += "| oracle r_u | n/a (\(g.oracleNote ?? "not measured")) | |\n"
         }
+        if let e = g.expectedSummary { s += "\nAgreement " + e + ".\n" }
         return s
     }
 

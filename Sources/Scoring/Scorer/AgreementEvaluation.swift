@@ -17,21 +17,45 @@ public struct AgreementReport: Codable, Sendable {
     public var oracle: ScorerAgreement?
     /// Why there is no oracle figure (prompts outside the Shapes grammar, unknown users).
     public var oracleNote: String?
+    /// With the oracle: both agreements in expectation over the labels' Bradley–Terry draw
+    /// (`ScorerAgreement.expectedNonTieAgreement`), free of the recorded draw's sampling noise.
+    public var expected: ExpectedAgreement?
 
-    public init(data: String, split: String, users: [Int]?, scorer: ScorerAgreement, oracle: ScorerAgreement?, oracleNote: String? = nil) {
+    public struct ExpectedAgreement: Codable, Sendable, Equatable {
+        public var scorer: Double
+        public var oracle: Double
+
+        public init(scorer: Double, oracle: Double) {
+            self.scorer = scorer
+            self.oracle = oracle
+        }
+    }
+
+    public init(data: String, split: String, users: [Int]?, scorer: ScorerAgreement, oracle: ScorerAgreement?, oracleNote: String? = nil,
+                expected: ExpectedAgreement? = nil) {
         self.data = data
         self.split = split
         self.users = users
         self.scorer = scorer
         self.oracle = oracle
         self.oracleNote = oracleNote
+        self.expected = expected
     }
 
     public var text: String {
         var s = "agreement on \(data) split \(split)" + (users.map { " (users \($0.map(String.init).joined(separator: ",")))" } ?? "") + ":\n"
         s += "  learned scorer: \(scorer.summary)\n"
         s += "  oracle r_u:     " + (oracle?.summary ?? "n/a (\(oracleNote ?? "not computed"))")
+        if let e = expectedSummary { s += "\n  " + e }
         return s
+    }
+
+    /// "expected over the labels' draw (…): scorer 81.58%, oracle 84.56%, gap 2.99 points", when computed.
+    public var expectedSummary: String? {
+        expected.map {
+            String(format: "expected over the labels' draw (non-tie, σ(Δr/%.1f) from r_u): scorer %.2f%%, oracle %.2f%%, gap %.2f points",
+                   Labeler.temperature, 100 * $0.scorer, 100 * $0.oracle, 100 * ($0.oracle - $0.scorer))
+        }
     }
 }
 
@@ -158,13 +182,20 @@ public enum AgreementEvaluation {
         }
         let learnedThreshold = ScorerAgreement.tuneThreshold(tuning.learned, temperature: 1).threshold
         var oracle: ScorerAgreement?
+        var expected: AgreementReport.ExpectedAgreement?
         if let o = scores.oracle, let t = tuning.oracle {
             let threshold = ScorerAgreement.tuneThreshold(t, temperature: Labeler.temperature).threshold
             oracle = ScorerAgreement(pairs: o, temperature: Labeler.temperature, tieThreshold: threshold, thresholdTunedOn: thresholdSplit)
+            let T = Labeler.temperature
+            if let s = ScorerAgreement.expectedNonTieAgreement(scores.learned, rewards: o, temperature: T),
+               let r = ScorerAgreement.expectedNonTieAgreement(o, rewards: o, temperature: T) {
+                expected = .init(scorer: s, oracle: r)
+            }
         }
         return AgreementReport(
             data: directory, split: split, users: users.map { $0.sorted() },
             scorer: ScorerAgreement(pairs: scores.learned, temperature: 1, tieThreshold: learnedThreshold, thresholdTunedOn: thresholdSplit),
-            oracle: oracle, oracleNote: oracle == nil ? (scores.oracleNote ?? tuning.oracleNote ?? usersNote) : nil)
+            oracle: oracle, oracleNote: oracle == nil ? (scores.oracleNote ?? tuning.oracleNote ?? usersNote) : nil,
+            expected: expected)
     }
 }

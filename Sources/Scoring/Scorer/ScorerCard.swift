@@ -60,6 +60,10 @@ public enum ScorerCard {
                 "labels' Bradley–Terry temperature); a tie is predicted when |p1 − p2| < threshold, tuned on \(a.scorer.thresholdTunedOn);",
                 "credit 1 when prediction and label agree, ½ when exactly one of them is a tie, 0 otherwise.",
             ]
+            if let e = a.expectedSummary {
+                lines += ["", "Agreement " + e + " (the labels are Bradley–Terry draws on the oracle reward, so this is "
+                          + "the figure without the recorded draw's sampling noise)."]
+            }
         }
         lines += ["", "## Training configuration", "```json", configJSON, "```", ""]
         return lines.joined(separator: "\n")
