@@ -89,9 +89,9 @@ public struct ScorerAgreement: Codable, Sendable, Equatable {
         precondition(scores.count == rewards.count, "expected agreement needs the rewards of the same pairs")
         var credit = 0.0, n = 0
         for (s, r) in zip(scores, rewards) where !s.isTie {
-            let sameOrder = 1 / (1 + exp(-abs(r.first - r.second) / temperature))
-            let scorerOrder = (s.first - s.second).sign == (r.first - r.second).sign
-            credit += s.first == s.second ? 0.5 : r.first == r.second ? 0.5 : scorerOrder ? sameOrder : 1 - sameOrder
+            // P(a fresh label prefers the image the scores put first) = σ(sign(Δs)·Δr/T); σ(0) = ½ for equal scores.
+            let scorerSign: Double = s.first > s.second ? 1 : s.first < s.second ? -1 : 0
+            credit += 1 / (1 + exp(-scorerSign * (r.first - r.second) / temperature))
             n += 1
         }
         return n == 0 ? nil : credit / Double(n)
