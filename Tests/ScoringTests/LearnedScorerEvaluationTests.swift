@@ -111,6 +111,21 @@ final class LearnedScorerEvaluationTests: ScorerTempDirTestCase {
         let loaded = try XCTUnwrap(AgreementReport.load(fromScorerFolder: folder))
         XCTAssertEqual(loaded.scorer, saved.scorer)
         XCTAssertEqual(loaded.users, [0])
+        XCTAssertEqual(loaded.expected, saved.expected)
+
+        // A file written before `expected` existed loads without it; a malformed one names the field.
+        var older = saved
+        older.expected = nil
+        try older.save(toScorerFolder: folder)
+        let file = URL(fileURLWithPath: folder + "/" + AgreementReport.fileName)
+        XCTAssertFalse(try String(contentsOf: file, encoding: .utf8).contains("expected"))
+        XCTAssertNil(try XCTUnwrap(AgreementReport.load(fromScorerFolder: folder)).expected)
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        json["expected"] = ["scorer": "high"]
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        XCTAssertThrowsError(try AgreementReport.load(fromScorerFolder: folder)) { error in
+            XCTAssertTrue("\(error)".contains(AgreementReport.fileName) && "\(error)".contains("expected"), "\(error)")
+        }
 
         try Data("{\"split\": 3}".utf8).write(to: URL(fileURLWithPath: folder + "/" + AgreementReport.fileName))
         XCTAssertThrowsError(try LearnedScorer(directory: folder)) { error in
