@@ -223,4 +223,14 @@ final class ScorerModelTests: ScorerTempDirTestCase {
                        "a red circle at the top right on a blue background")
         XCTAssertEqual(MirroredPrompt.of("Right of the LEFT tree, bright leftover"), "Left of the RIGHT tree, bright leftover")
     }
+
+    /// Reference values: a 3×3 grid spans −1, 0, 1 in x (channel 0) and y (channel 1), for every sample.
+    func testCoordinateChannelsSpanMinusOneToOne() {
+        let t = ImageEncoder.coordinates(batch: 2, size: 3)
+        XCTAssertEqual(t.shape, [2, 2, 3, 3])
+        let x: [Float] = [-1, 0, 1, -1, 0, 1, -1, 0, 1]
+        let y: [Float] = [-1, -1, -1, 0, 0, 0, 1, 1, 1]
+        XCTAssertEqual(t.toArray(), x + y + x + y)
+        XCTAssertEqual(ImageEncoder.coordinates(batch: 1, size: 1).toArray(), [-1, -1])
+    }
 }

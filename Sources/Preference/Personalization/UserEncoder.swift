@@ -82,7 +82,7 @@ public final class UserEncoder: Module {
             throw PersonalizationError.input("the user encoder reads [N, 3, \(s), \(s)] images in [-1, 1], got shape \(pixels.shape); resize images to its sample_size")
         }
         let n = pixels.shape[0]
-        let stem = silu(convIn(concat([pixels, Self.coordinates(batch: n, size: s)], axis: 1)))
+        let stem = silu(convIn(concat([pixels, ImageEncoder.coordinates(batch: n, size: s)], axis: 1)))
         var h = stem
         for block in downBlocks { h = silu(block(h)) }
         let pooled = concat([Self.pool2x2(h), Self.pool2x2(stem)], axis: 1)
@@ -95,23 +95,6 @@ public final class UserEncoder: Module {
         // [N, C, 2, H/2, W] → mean over rows → [N, C, 2, 2, W/2] → mean over columns.
         let rows = mean(h.reshaped([n, c, 2, f / 2, f]), axis: 3)
         return mean(rows.reshaped([n, c, 2, 2, f / 2]), axis: 4).reshaped([n, c * 4])
-    }
-
-    /// [N, 2, S, S]: x then y of each pixel centre, from −1 (left/top) to 1 (right/bottom).
-    static func coordinates(batch: Int, size: Int) -> Tensor {
-        let plane = size * size
-        let t = Tensor.uninitialized([batch, 2, size, size])
-        let step: Float = size > 1 ? 2 / Float(size - 1) : 0
-        for n in 0..<batch {
-            let base = t.data + n * 2 * plane
-            for y in 0..<size {
-                for x in 0..<size {
-                    base[y * size + x] = -1 + step * Float(x)
-                    base[plane + y * size + x] = -1 + step * Float(y)
-                }
-            }
-        }
-        return t
     }
 
     // MARK: Folder

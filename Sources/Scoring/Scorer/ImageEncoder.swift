@@ -81,8 +81,9 @@ public final class ImageEncoder: Module {
         mean(x.reshaped([x.shape[0], x.shape[1], x.shape[2] * x.shape[3]]), axis: 2)
     }
 
-    /// [N, 2, S, S]: x then y of each pixel centre, from −1 (left/top) to 1 (right/bottom).
-    static func coordinates(batch: Int, size: Int) -> Tensor {
+    /// [N, 2, S, S]: x then y of each pixel centre, from −1 (left/top) to 1 (right/bottom). The user
+    /// encoder's stem takes the same channels.
+    public static func coordinates(batch: Int, size: Int) -> Tensor {
         let plane = size * size
         let t = Tensor.uninitialized([batch, 2, size, size])
         let step: Float = size > 1 ? 2 / Float(size - 1) : 0
