@@ -71,7 +71,9 @@ final class LearnedScorerEvaluationTests: ScorerTempDirTestCase {
         XCTAssertTrue(markdown.contains(oracleRow), markdown)
         XCTAssertTrue(markdown.contains("Shapes correctness"), markdown)
         XCTAssertTrue(markdown.contains(try XCTUnwrap(saved.expectedSummary)), markdown)
-        XCTAssertTrue(try XCTUnwrap(report.agreementLine).contains("oracle"))
+        let line = try XCTUnwrap(report.agreementLine)
+        XCTAssertTrue(line.contains("(\(saved.split) of \(saved.data)): "), line)
+        XCTAssertTrue(line.contains(String(format: "(oracle %.1f%%)", 100 * (saved.oracle?.nonTieAgreement ?? -1))), line)
     }
 
     /// The scorer folder's card states both agreements and, with the oracle, both expectations over the labels' draw.
