@@ -14,7 +14,7 @@ public struct ScorerSelection: Equatable, Sendable {
     }
 
     static let choices = "--scorer DIR (a learned preference scorer folder written by `t2ialign scorer train`, "
-        + "e.g. Models/shapes-scorer) or --oracle (the Shapes world's pixel oracle reward)"
+        + "e.g. Models/shapes-scorer-wide) or --oracle (the Shapes world's pixel oracle reward)"
 
     /// `eval`: exactly one of `--scorer DIR` and `--oracle`. `--user` picks whose reward the oracle
     /// computes, so it needs `--oracle` (the learned scorer is not personalized).
@@ -37,7 +37,7 @@ public struct ScorerSelection: Equatable, Sendable {
 
     static func parse(scorer: String?, oracle: Bool) throws -> ScorerSelection {
         if let scorer, scorer.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ScorerSelectionError("--scorer needs a folder, e.g. --scorer Models/shapes-scorer")
+            throw ScorerSelectionError("--scorer needs a folder, e.g. --scorer Models/shapes-scorer-wide")
         }
         guard scorer != nil || oracle else { throw ScorerSelectionError("choose a scorer: " + choices) }
         return ScorerSelection(learnedDirectory: scorer, oracle: oracle)

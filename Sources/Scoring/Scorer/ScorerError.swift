@@ -15,7 +15,7 @@ public enum ScorerError: Error, CustomStringConvertible, LocalizedError, Equatab
         switch self {
         case .notAScorer(let dir, let why):
             return "\(dir) is not a preference scorer folder: \(why); pass a folder written by `t2ialign scorer train` "
-                + "(model.safetensors, config.json, README.md), e.g. Models/shapes-scorer"
+                + "(model.safetensors, config.json, README.md), e.g. Models/shapes-scorer-wide"
         case .config(let file, let field, let why):
             return "\(file)" + (field.map { ": \"\($0)\"" } ?? "") + " \(why); fix the file or retrain the scorer"
         case .weights(let file, let why):

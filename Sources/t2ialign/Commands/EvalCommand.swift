@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
 
         Examples:
           t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --oracle
-          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --scorer Models/shapes-scorer
+          t2ialign eval --model runs/dpo/model --baseline Models/shapes-base --scorer Models/shapes-scorer-wide
           t2ialign eval --model runs/dpo-personalized/model --baseline Models/shapes-dpo --oracle --user 41
         """)
 

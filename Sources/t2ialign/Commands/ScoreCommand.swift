@@ -17,13 +17,13 @@ struct ScoreCommand: ParsableCommand {
         Choose --scorer DIR, --oracle, or both. The learned score is scale × cosine (PickScore's convention). \
         --user, --dataset and --user-weights choose the oracle's user and need --oracle.
         Examples:
-          t2ialign score --scorer Models/shapes-scorer --oracle --prompt "a large red circle at the top left on a blue background" sample.png
+          t2ialign score --scorer Models/shapes-scorer-wide --oracle --prompt "a large red circle at the top left on a blue background" sample.png
           t2ialign score --oracle --prompt "a small blue square on a white background" --user 0 sample.png
         Negative weights need the = form: --user-weights=-0.5,-1.5,-0.5,-0.5
         """
     )
 
-    @Option(help: "A learned preference scorer folder (from `t2ialign scorer train`), e.g. Models/shapes-scorer.")
+    @Option(help: "A learned preference scorer folder (from `t2ialign scorer train`), e.g. Models/shapes-scorer-wide.")
     var scorer: String?
 
     @Flag(help: "Score with the Shapes pixel oracle (shapes-world.md §4–§5).")

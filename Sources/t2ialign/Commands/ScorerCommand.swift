@@ -151,7 +151,7 @@ struct ScorerAgreementCommand: ParsableCommand {
         by less than a threshold tuned on the validation split; a half-right tie earns half credit. The oracle \
         is the Shapes reward r_u of each row's user measured from the pixels: the ceiling label noise allows.
 
-        Example: t2ialign scorer agreement --scorer Models/shapes-scorer --data cache/shapes --split test
+        Example: t2ialign scorer agreement --scorer Models/shapes-scorer-wide --data cache/shapes --split test
         """)
 
     @Option(help: "Scorer folder (model.safetensors, config.json, README.md).") var scorer: String
