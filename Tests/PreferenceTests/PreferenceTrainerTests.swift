@@ -76,6 +76,58 @@ final class PreferenceTrainerTests: XCTestCase {
         }
     }
 
+    /// config.json records every value used, the objective-dependent defaults included.
+    func testConfigRecordsTheObjectivesDefaults() throws {
+        let data = try TinyWorld.dataset()
+        for (objective, beta, dropout) in [(Objective.dpo, "5000", "0"), (.dcpo, "500", "0"), (.mapo, "0.1", "0"), (.sft, nil, "0.1")] {
+            let dir = NSTemporaryDirectory() + "t2i-run-\(UUID().uuidString)"
+            _ = try run(objective, steps: 1, dir: dir, data: data)
+            let json = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+            if let beta { XCTAssertTrue(json.contains("\"beta\" : \(beta),"), "\(objective): \(json)") }
+            else { XCTAssertFalse(json.contains("\"beta\""), "SFT has no β: \(json)") }
+            XCTAssertTrue(json.contains("\"promptDropout\" : \(dropout),"), "\(objective): \(json)")
+            XCTAssertTrue(json.contains("\"gradientCheckpointing\" : false"), "\(objective): \(json)")
+        }
+        XCTAssertEqual(Float(Objective.dpo.defaultBeta), DiffusionDPOLoss.defaultBeta)
+        XCTAssertEqual(Float(Objective.mapo.defaultBeta), MaPOLoss.defaultBeta)
+    }
+
+    /// The card names β for the objectives that have one, as a decimal, and embeds the resolved configuration.
+    func testModelCardStatesBetaOnlyWhereThereIsOne() {
+        func card(_ objective: Objective) -> String {
+            var config = PreferenceTrainingConfig()
+            config.objective = objective
+            return AlignedModelCard.text(config: config.resolved, command: "t2ialign train", base: "Models/shapes-base",
+                                         data: "cache/shapes", pairs: 10, last: nil, seconds: 60)
+        }
+        XCTAssertTrue(card(.mapo).contains("- **Objective**: mapo, β = 0.1\n"), card(.mapo))
+        XCTAssertTrue(card(.mapo).contains("\"beta\" : 0.1,"), card(.mapo))
+        XCTAssertTrue(card(.dpo).contains("- **Objective**: dpo, β = 5000.0\n"), card(.dpo))
+        XCTAssertTrue(card(.sft).contains("- **Objective**: sft\n"), card(.sft))
+        XCTAssertFalse(card(.sft).contains("β"), card(.sft))
+    }
+
+    /// A checkpoint whose config left the defaults out (written before they were recorded) resumes with the
+    /// same flags; a different β, explicit or not, does not.
+    func testResumeComparesResolvedSettings() {
+        var old = PreferenceTrainingConfig()
+        old.objective = .mapo
+        var now = old.resolved
+        now.steps = 1000
+        XCTAssertTrue(now.resumes(old))
+        now.gradientCheckpointing = true
+        XCTAssertTrue(now.resumes(old), "gradient checkpointing may be switched")
+        now.beta = 0.2
+        XCTAssertFalse(now.resumes(old))
+        var sft = PreferenceTrainingConfig()
+        sft.objective = .sft
+        var explicit = sft
+        explicit.promptDropout = 0.1
+        XCTAssertTrue(explicit.resumes(sft))
+        explicit.promptDropout = 0
+        XCTAssertFalse(explicit.resumes(sft))
+    }
+
     /// `--gradient-checkpointing` is a memory knob: the same trajectory (to rounding), recorded in
     /// config.json, and a run may resume with it switched.
     func testGradientCheckpointingKeepsTheTrajectoryAndMayBeSwitchedOnResume() throws {

@@ -12,9 +12,11 @@ public enum Objective: String, Codable, CaseIterable, Sendable {
     /// The published default β of each objective (unused by SFT).
     public var defaultBeta: Double {
         switch self {
-        case .dpo: return Double(DiffusionDPOLoss.defaultBeta)
+        // Written as decimals (Double(0.1 as Float) would record 0.10000000149011612); a test checks
+        // they are the losses' own Float defaults.
+        case .dpo: return 5000
         case .dcpo: return 500
-        case .mapo: return Double(MaPOLoss.defaultBeta)
+        case .mapo: return 0.1
         case .sft: return 0
         }
     }

@@ -73,6 +73,7 @@ public final class PreferenceTrainer {
 
     public init(model: TextToImageModel, dataset: PairDataset, config: PreferenceTrainingConfig, runDirectory: String) throws {
         try config.validate()
+        let config = config.resolved
         guard dataset.resolution == model.resolution else {
             throw PreferenceTrainingError.data("the dataset is read at \(dataset.resolution)×\(dataset.resolution) but the model's sample_size is \(model.resolution)")
         }
@@ -182,10 +183,7 @@ public final class PreferenceTrainer {
         var position = LoaderPosition.start
         if TrainingCheckpoint<RunState>.exists(at: checkpointPath) {
             let ckpt = try TrainingCheckpoint<RunState>.load(from: checkpointPath)
-            var mine = config, theirs = ckpt.training.config
-            mine.steps = 0; theirs.steps = 0
-            mine.gradientCheckpointing = nil; theirs.gradientCheckpointing = nil
-            guard mine == theirs else {
+            guard config.resumes(ckpt.training.config) else {
                 throw PreferenceTrainingError.resumeMismatch("\(checkpointPath) was written with different settings; resume with the same flags (see \(runDirectory.path)/config.json) or choose a new --out")
             }
             try ckpt.restore(model: parts, optimizer: nil, ema: ema)

@@ -42,6 +42,26 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
     public var effectiveBeta: Double { beta ?? objective.defaultBeta }
     public var effectivePromptDropout: Double { promptDropout ?? (objective == .sft ? 0.1 : 0) }
 
+    /// The same settings with the defaults that depend on the objective written out (β — none for SFT, which
+    /// has no β —, p_uncond, gradient checkpointing), so config.json records every value a run uses.
+    public var resolved: PreferenceTrainingConfig {
+        var c = self
+        c.beta = objective == .sft ? nil : effectiveBeta
+        c.promptDropout = effectivePromptDropout
+        c.gradientCheckpointing = gradientCheckpointing ?? false
+        return c
+    }
+
+    /// Whether a checkpoint written with `other` may be resumed with these settings: equal once resolved
+    /// (a config.json from before `resolved` left the defaults out), whatever the step budget and the
+    /// memory-only gradient checkpointing.
+    public func resumes(_ other: PreferenceTrainingConfig) -> Bool {
+        var mine = resolved, theirs = other.resolved
+        mine.steps = 0; theirs.steps = 0
+        mine.gradientCheckpointing = nil; theirs.gradientCheckpointing = nil
+        return mine == theirs
+    }
+
     public func validate() throws {
         func bad(_ flag: String, _ why: String) -> PreferenceTrainingError { .invalidSetting(flag: flag, reason: why) }
         guard steps > 0 else { throw bad("--steps", "must be positive") }
