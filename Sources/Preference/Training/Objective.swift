@@ -12,10 +12,10 @@ public enum Objective: String, Codable, CaseIterable, Sendable {
     /// The published default β of each objective (unused by SFT).
     public var defaultBeta: Double {
         switch self {
-        // Written as decimals (Double(0.1 as Float) would record 0.10000000149011612); a test checks
-        // they are the losses' own Float defaults.
-        case .dpo: return 5000
+        case .dpo: return Double(DiffusionDPOLoss.defaultBeta)
         case .dcpo: return 500
+        // A decimal, as config.json records it: Double(0.1 as Float) is 0.10000000149011612. A test checks
+        // that it is MaPOLoss.defaultBeta.
         case .mapo: return 0.1
         case .sft: return 0
         }
