@@ -5,7 +5,7 @@ usage (from the repository root): python3 Scripts/filter_winner_model.py SRC DST
   SRC    a dataset folder (e.g. cache/shapes); DST a new folder (images and other splits are symlinked, not copied)
   MODEL  the generator whose images must be the preferred one (default render-good); USER (default 0)
 
-Used by docs/ALIGNMENT.md ("MaPO: why it does not beat the base") to test whether MaPO's SFT term is hurt by
+Used by docs/ALIGNMENT.md ("MaPO: why it does not beat the base") to test how much MaPO (and SFT) are hurt by
 sloppy winners: only train.jsonl changes; ties and other users' pairs are kept as they are.
 """
 import json
