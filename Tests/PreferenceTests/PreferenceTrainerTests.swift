@@ -88,8 +88,8 @@ final class PreferenceTrainerTests: XCTestCase {
             XCTAssertTrue(json.contains("\"promptDropout\" : \(dropout),"), "\(objective): \(json)")
             XCTAssertTrue(json.contains("\"gradientCheckpointing\" : false"), "\(objective): \(json)")
         }
-        XCTAssertEqual(Float(Objective.dpo.defaultBeta), DiffusionDPOLoss.defaultBeta)
-        XCTAssertEqual(Float(Objective.mapo.defaultBeta), MaPOLoss.defaultBeta)
+        XCTAssertEqual(Objective.dpo.defaultBeta.map(Float.init), DiffusionDPOLoss.defaultBeta)
+        XCTAssertEqual(Objective.mapo.defaultBeta.map(Float.init), MaPOLoss.defaultBeta)
     }
 
     /// The card names β for the objectives that have one, as a decimal, and embeds the resolved configuration.

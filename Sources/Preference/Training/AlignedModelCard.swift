@@ -12,7 +12,7 @@ public enum AlignedModelCard {
             "Fine-tuned by t2ialign from `\(base)` on \(pairs) preference pairs of `\(data)`.",
             "",
             "- **Command**: `\(command)`",
-            "- **Objective**: \(config.objective.rawValue)" + (config.objective == .sft ? "" : ", β = \(config.effectiveBeta)"),
+            "- **Objective**: \(config.objective.rawValue)" + (config.effectiveBeta.map { ", β = \($0)" } ?? ""),
             "- **Budget**: \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs, "
                 + String(format: "%.1f min", seconds / 60) + " wall time (last segment)",
         ]

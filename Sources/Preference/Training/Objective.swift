@@ -9,15 +9,15 @@ public enum Objective: String, Codable, CaseIterable, Sendable {
     /// Supervised fine-tuning on the preferred images only (the baseline).
     case sft
 
-    /// The published default β of each objective (unused by SFT).
-    public var defaultBeta: Double {
+    /// The published default β of each objective; nil for SFT, which has none.
+    public var defaultBeta: Double? {
         switch self {
         case .dpo: return Double(DiffusionDPOLoss.defaultBeta)
         case .dcpo: return 500
         // A decimal, as config.json records it: Double(0.1 as Float) is 0.10000000149011612. A test checks
         // that it is MaPOLoss.defaultBeta.
         case .mapo: return 0.1
-        case .sft: return 0
+        case .sft: return nil
         }
     }
 

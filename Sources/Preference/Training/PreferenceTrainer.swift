@@ -314,7 +314,7 @@ public final class PreferenceTrainer {
         let prediction = try model.unet(xt, timesteps: tf, context: policyContext)
         let losses = mseLossPerSample(prediction: prediction, target: target)
         let scale = 1 / Float(config.gradientAccumulation)
-        let beta = Float(config.effectiveBeta)
+        let beta = Float(config.effectiveBeta ?? 0)  // read by MaPO and DPO/DCPO, which always have one
 
         switch objective {
         case .sft:

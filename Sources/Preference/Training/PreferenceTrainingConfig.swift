@@ -39,14 +39,15 @@ public struct PreferenceTrainingConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public var effectiveBeta: Double { beta ?? objective.defaultBeta }
+    /// The β the loss uses: `beta` or the objective's default; nil for SFT, which has no β.
+    public var effectiveBeta: Double? { objective.defaultBeta.map { beta ?? $0 } }
     public var effectivePromptDropout: Double { promptDropout ?? (objective == .sft ? 0.1 : 0) }
 
     /// The same settings with the defaults that depend on the objective written out (β — none for SFT, which
     /// has no β —, p_uncond, gradient checkpointing), so config.json records every value a run uses.
     public var resolved: PreferenceTrainingConfig {
         var c = self
-        c.beta = objective == .sft ? nil : effectiveBeta
+        c.beta = effectiveBeta
         c.promptDropout = effectivePromptDropout
         c.gradientCheckpointing = gradientCheckpointing ?? false
         return c

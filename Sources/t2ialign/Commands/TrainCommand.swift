@@ -147,7 +147,7 @@ struct TrainCommand: ParsableCommand {
             print("data: \(dataset.file): \(dataset.count) pairs used (\(dataset.report))")
             let runDir = out ?? "runs/\(objective.rawValue)" + (personalized ? "-personalized" : "")
             let trainer = try PreferenceTrainer(model: model, dataset: dataset, config: config, runDirectory: runDir)
-            print("\(objective.rawValue): " + (objective == .sft ? "" : "β \(config.effectiveBeta), ") + "lr \(config.learningRate), \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs"
+            print("\(objective.rawValue): " + (config.effectiveBeta.map { "β \($0), " } ?? "") + "lr \(config.learningRate), \(config.steps) steps of \(config.batchSize)×\(config.gradientAccumulation) pairs"
                   + (trainer.reference == nil ? ", no reference network" : ", frozen reference U-Net"))
             if let projection = trainer.userProjection, let index = trainer.userIndex {
                 let support = config.personalization?.support == .all ? "all other pairs"
