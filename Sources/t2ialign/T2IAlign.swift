@@ -28,6 +28,6 @@ struct T2IAlign: ParsableCommand {
         let problems = EnvironmentSettings.problemsInThisProcess()
         guard problems.isEmpty else { exit(withError: ValidationFailure(problems.joined(separator: "\n"))) }
         OpenBLASCoreChoice.applyAtStartup()
-        main(nil)
+        main(NegativeNumberValues.joined(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -26,6 +26,13 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertFalse(dataMade)
     }
 
+    func testNegativeStepsSpelledWithASpaceGetTheTrainersMessage() throws {
+        // As the binary's entry point passes them: `--steps -5`, not argument-parser's "Missing value".
+        let (message, dataMade) = try failure(NegativeNumberValues.joined(["--steps", "-5"]))
+        XCTAssertTrue(message.contains("--steps") && message.contains("must be positive"), message)
+        XCTAssertFalse(dataMade)
+    }
+
     func testUnknownUserSupportIsRejectedBeforeAnyWork() throws {
         let (message, dataMade) = try failure(["--personalized", "--user-support", "best"])
         XCTAssertTrue(message.contains("--user-support must be one of informative, random"), message)

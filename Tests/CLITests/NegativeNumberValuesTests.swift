@@ -1,0 +1,25 @@
+@testable import t2ialign
+import XCTest
+
+/// `--steps -5` must reach the command's own check instead of argument-parser's "Missing value".
+final class NegativeNumberValuesTests: XCTestCase {
+    func testJoinsALongOptionWithTheNegativeNumberAfterIt() {
+        XCTAssertEqual(NegativeNumberValues.joined(["--steps", "-5", "--lr", "-1e-3", "--beta", "-.5"]),
+                       ["--steps=-5", "--lr=-1e-3", "--beta=-.5"])
+    }
+
+    func testLeavesEverythingElseAlone() {
+        let untouched: [[String]] = [
+            ["--steps", "5", "-h"],                 // positive value, short flag
+            ["--out", "-run"],                      // a dash-leading word is not a number
+            ["--steps=-5"],                         // already joined
+            ["-s", "-5"],                           // short options are not rewritten
+            ["--", "--steps", "-5"],                // after `--` everything is positional
+            ["--steps", "--seed", "-5"],            // only the option right before the number
+        ]
+        for arguments in untouched.dropLast() {
+            XCTAssertEqual(NegativeNumberValues.joined(arguments), arguments, "\(arguments)")
+        }
+        XCTAssertEqual(NegativeNumberValues.joined(["--steps", "--seed", "-5"]), ["--steps", "--seed=-5"])
+    }
+}
