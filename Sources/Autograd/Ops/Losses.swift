@@ -25,9 +25,11 @@ public func mseLossPerSample(prediction: Tensor, target: Tensor) -> Tensor {
         while j < per { let d = p[base + j] - t[base + j]; acc += Double(d * d); j += 1 }
         o[i] = Float(acc / Double(max(per, 1)))
     }
+    // The graph keeps no input alive: the closure must hold `target` itself, not only its pointer, or a
+    // target freed before backward (its last use is this call) would be read after its buffer was reused.
     return Tensor.record(out, [prediction]) { g in
         let dp = Tensor.uninitialized(prediction.shape)
-        let gd = g.data, dd = dp.data
+        let p = prediction.data, t = target.data, gd = g.data, dd = dp.data
         Threading.parallelFor(n) { i in
             let scale = 2 * gd[i] / Float(max(per, 1))
             let base = i * per
