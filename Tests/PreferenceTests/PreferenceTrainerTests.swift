@@ -175,4 +175,30 @@ final class PreferenceTrainerTests: XCTestCase {
         let margin = Double(after[0] - after[1]) - Double(ref[0] - ref[1])
         XCTAssertLessThan(margin, 0, "one step should lower Lθ_w − Lθ_l relative to the reference")
     }
+
+    func testOneStepLowersTheMaPOLossOnThePair() throws {
+        // MaPO has no reference: one optimizer step on one pair (fixed x_t) must lower its loss and Lθ_w − Lθ_l.
+        let model = try TinyWorld.model()
+        var rng = RNG(seed: 4)
+        let r = TinyWorld.resolution
+        let x0 = Tensor.rand([2, 3, r, r], rng: &rng, low: -1, high: 1)
+        let eps = Tensor.randn([1, 3, r, r], rng: &rng)
+        let noise = concat([eps, eps], axis: 0)
+        let t = [500, 500]
+        let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
+        let context = try GradMode.withoutGrad { try model.encode(["a red circle", "a red circle"]) }
+        func loss() throws -> (MaPOLoss.Output, [Float]) {
+            let l = mseLossPerSample(prediction: try model.unet(xt, timesteps: t.map(Float.init), context: context), target: noise)
+            let parts = split(l, sizes: [1, 1], axis: 0)
+            return (MaPOLoss.loss(win: parts[0], lose: parts[1]), l.toArray())
+        }
+        model.textEncoder.setRequiresGrad(false)
+        let optimizer = AdamW(namedParameters: model.unet.namedParameters(), hyperparameters: .init(lr: 1e-4, weightDecay: 0))
+        let (before, lossesBefore) = try loss()
+        before.loss.backward()
+        optimizer.step()
+        let (after, lossesAfter) = try GradMode.withoutGrad { try loss() }
+        XCTAssertLessThan(after.loss.item(), before.loss.item())
+        XCTAssertLessThan(lossesAfter[0] - lossesAfter[1], lossesBefore[0] - lossesBefore[1])
+    }
 }
