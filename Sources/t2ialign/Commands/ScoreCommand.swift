@@ -19,7 +19,7 @@ struct ScoreCommand: ParsableCommand {
         Examples:
           t2ialign score --scorer Models/shapes-scorer-wide --oracle --prompt "a large red circle at the top left on a blue background" sample.png
           t2ialign score --oracle --prompt "a small blue square on a white background" --user 0 sample.png
-        Negative weights need the = form: --user-weights=-0.5,-1.5,-0.5,-0.5
+        Negative weights: --user-weights -0.5,-1.5,-0.5,-0.5 (or the = form, --user-weights=-0.5,…)
         """
     )
 
