@@ -46,6 +46,12 @@ extension Tensor {
             e.node = nil  // release what this op saved for backward once its gradient has run
             let inputGrads = node.backward(g)
             precondition(inputGrads.count == node.inputs.count, "backward returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+            // An accumulated gradient handed on as is to several inputs (add's [g, g]) is no longer owned by
+            // one: adding into it in place, or a leaf adopting its buffer, would change the other input's too.
+            for (i, ig) in inputGrads.enumerated() {
+                guard let ig, ig.isUniquelyOwnedGradient else { continue }
+                if inputGrads[(i + 1)...].contains(where: { $0 === ig }) { ig.isUniquelyOwnedGradient = false }
+            }
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard let input, let ig else { continue }
                 precondition(ig.count == input.count, "gradient \(ig.shape) for an input of \(input.count) values")
