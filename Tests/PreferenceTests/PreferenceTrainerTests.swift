@@ -146,59 +146,66 @@ final class PreferenceTrainerTests: XCTestCase {
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(x))) }
     }
 
+    /// One pair (winner row 0, loser row 1) at one fixed x_t, t = 500: the per-image losses of any model.
+    private struct FixedPair {
+        let xt: Tensor, noise: Tensor, context: Tensor
+        let t = [500, 500]
+
+        init(_ model: TextToImageModel) throws {
+            var rng = RNG(seed: 4)
+            let r = TinyWorld.resolution
+            let x0 = Tensor.rand([2, 3, r, r], rng: &rng, low: -1, high: 1)
+            let eps = Tensor.randn([1, 3, r, r], rng: &rng)
+            noise = concat([eps, eps], axis: 0)
+            xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
+            context = try GradMode.withoutGrad { try model.encode(["a red circle", "a red circle"]) }
+        }
+
+        func losses(_ model: TextToImageModel) throws -> Tensor {
+            mseLossPerSample(prediction: try model.unet(xt, timesteps: t.map(Float.init), context: context), target: noise)
+        }
+    }
+
+    /// The model with a frozen text encoder and an AdamW over its U-Net (lr 1e-4, no decay).
+    private func trainable(_ model: TextToImageModel) -> AdamW {
+        model.textEncoder.setRequiresGrad(false)
+        return AdamW(namedParameters: model.unet.namedParameters(), hyperparameters: .init(lr: 1e-4, weightDecay: 0))
+    }
+
     func testOneStepRaisesTheDPOMarginOnThePair() throws {
-        // One pair, one fixed x_t: after one optimizer step on the DPO loss, (Lθ_w − Lθ_l) − (Lref_w − Lref_l)
-        // must fall below 0 (the policy now prefers the winner more than the reference does).
+        // After one optimizer step on the DPO loss, (Lθ_w − Lθ_l) − (Lref_w − Lref_l) must fall below 0 (the
+        // policy now prefers the winner more than the reference does).
         let model = try TinyWorld.model()
         let reference = try model.clone()
-        var rng = RNG(seed: 4)
-        let r = TinyWorld.resolution
-        let x0 = Tensor.rand([2, 3, r, r], rng: &rng, low: -1, high: 1)
-        let eps = Tensor.randn([1, 3, r, r], rng: &rng)
-        let noise = concat([eps, eps], axis: 0)
-        let t = [500, 500]
-        let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
-        let context = try GradMode.withoutGrad { try model.encode(["a red circle", "a red circle"]) }
-        func losses(_ m: TextToImageModel) throws -> Tensor {
-            mseLossPerSample(prediction: try m.unet(xt, timesteps: t.map(Float.init), context: context), target: noise)
-        }
-        let ref = try GradMode.withoutGrad { try losses(reference).toArray() }
-        model.textEncoder.setRequiresGrad(false)
-        let optimizer = AdamW(namedParameters: model.unet.namedParameters(), hyperparameters: .init(lr: 1e-4, weightDecay: 0))
-        let l = try losses(model)
-        let parts = split(l, sizes: [1, 1], axis: 0)
+        let pair = try FixedPair(model)
+        let ref = try GradMode.withoutGrad { try pair.losses(reference).toArray() }
+        let optimizer = trainable(model)
+        let parts = split(try pair.losses(model), sizes: [1, 1], axis: 0)
         let out = DiffusionDPOLoss.loss(policyWin: parts[0], policyLose: parts[1], referenceWin: [ref[0]], referenceLose: [ref[1]])
         XCTAssertEqual(out.loss.item(), 0.693147, accuracy: 1e-6)
         out.loss.backward()
         optimizer.step()
-        let after = try GradMode.withoutGrad { try losses(model).toArray() }
+        let after = try GradMode.withoutGrad { try pair.losses(model).toArray() }
         let margin = Double(after[0] - after[1]) - Double(ref[0] - ref[1])
         XCTAssertLessThan(margin, 0, "one step should lower Lθ_w − Lθ_l relative to the reference")
     }
 
     func testOneStepLowersTheMaPOLossOnThePair() throws {
-        // MaPO has no reference: one optimizer step on one pair (fixed x_t) must lower its loss and Lθ_w − Lθ_l.
+        // MaPO has no reference: one optimizer step must lower its loss and Lθ_w − Lθ_l on the pair.
         let model = try TinyWorld.model()
-        var rng = RNG(seed: 4)
-        let r = TinyWorld.resolution
-        let x0 = Tensor.rand([2, 3, r, r], rng: &rng, low: -1, high: 1)
-        let eps = Tensor.randn([1, 3, r, r], rng: &rng)
-        let noise = concat([eps, eps], axis: 0)
-        let t = [500, 500]
-        let xt = try model.schedule.addNoise(x0: x0, noise: noise, timesteps: t)
-        let context = try GradMode.withoutGrad { try model.encode(["a red circle", "a red circle"]) }
-        func loss() throws -> (MaPOLoss.Output, [Float]) {
-            let l = mseLossPerSample(prediction: try model.unet(xt, timesteps: t.map(Float.init), context: context), target: noise)
+        let pair = try FixedPair(model)
+        let optimizer = trainable(model)
+        func mapo() throws -> (out: MaPOLoss.Output, difference: Float) {
+            let l = try pair.losses(model)
             let parts = split(l, sizes: [1, 1], axis: 0)
-            return (MaPOLoss.loss(win: parts[0], lose: parts[1]), l.toArray())
+            let v = l.toArray()
+            return (MaPOLoss.loss(win: parts[0], lose: parts[1]), v[0] - v[1])
         }
-        model.textEncoder.setRequiresGrad(false)
-        let optimizer = AdamW(namedParameters: model.unet.namedParameters(), hyperparameters: .init(lr: 1e-4, weightDecay: 0))
-        let (before, lossesBefore) = try loss()
-        before.loss.backward()
+        let before = try mapo()
+        before.out.loss.backward()
         optimizer.step()
-        let (after, lossesAfter) = try GradMode.withoutGrad { try loss() }
-        XCTAssertLessThan(after.loss.item(), before.loss.item())
-        XCTAssertLessThan(lossesAfter[0] - lossesAfter[1], lossesBefore[0] - lossesBefore[1])
+        let after = try GradMode.withoutGrad { try mapo() }
+        XCTAssertLessThan(after.out.loss.item(), before.out.loss.item())
+        XCTAssertLessThan(after.difference, before.difference)
     }
 }
